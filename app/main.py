@@ -1,0 +1,37 @@
+"""The application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from app import db
+from app.clock import Clock, SystemClock
+from app.config import Settings
+from app.web import errors, pages
+from app.web.templating import make_templates
+
+
+def create_app(
+    settings: Settings, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the app for these settings. Tests pass their own engine and clock."""
+    app = FastAPI(
+        title="Pledge Tracker",
+        summary="A faithful, sourced record of public commitments and pledged money.",
+        version="0.1.0",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    engine = engine or db.engine_for(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = db.make_session_factory(engine)
+    app.state.clock = clock or SystemClock()
+    app.state.templates = make_templates(settings)
+
+    app.mount("/static", StaticFiles(directory=db.PACKAGE_DIR / "static"), name="static")
+    app.include_router(pages.router)
+    errors.install(app)
+    return app

@@ -1,0 +1,90 @@
+"""The change record: every write leaves who, when, what, before and after.
+
+Records are added to the caller's session, so they commit (or roll back)
+together with the change they describe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from app.models import Base, ChangeRecord
+from app.vocab import ChangeAction, PublicationState
+
+# Columns that change on every write and say nothing a reader needs.
+_NOISE = frozenset({"created_at", "updated_at", "version", "full_text"})
+
+
+def snapshot(entity: Base) -> dict[str, Any]:
+    """The entity's column values as JSON-safe data (dates as ISO strings)."""
+    mapper = inspect(entity).mapper
+    values: dict[str, Any] = {}
+    for attr in mapper.column_attrs:
+        if attr.key in _NOISE:
+            continue
+        values[attr.key] = _json_safe(getattr(entity, attr.key))
+    return values
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def entity_type(entity: Base) -> str:
+    return str(entity.__tablename__)
+
+
+def is_public(entity: Base) -> bool:
+    """Changes to published records are public; changes to drafts are not."""
+    state = getattr(entity, "state", PublicationState.published)
+    return state == PublicationState.published and getattr(entity, "deleted_at", None) is None
+
+
+def record(
+    session: Session,
+    *,
+    action: ChangeAction,
+    entity: Base,
+    summary: str,
+    before: dict[str, Any] | None = None,
+    account_id: int | None = None,
+    actor_label: str | None = None,
+    public: bool | None = None,
+) -> ChangeRecord:
+    """Add a change record for `entity` (flushed first so it has an id)."""
+    session.flush()
+    identity = inspect(entity).identity
+    if identity is None:
+        raise ValueError("record() needs an entity that has been added to the session")
+    change = ChangeRecord(
+        account_id=account_id,
+        actor_label=actor_label,
+        action=action,
+        entity_type=entity_type(entity),
+        entity_id=identity[0],
+        summary=summary[:500],
+        before=before,
+        after=None if action is ChangeAction.delete else snapshot(entity),
+        is_public=is_public(entity) if public is None else public,
+    )
+    session.add(change)
+    return change
+
+
+def recent_public(session: Session, limit: int = 10) -> list[ChangeRecord]:
+    query = (
+        select(ChangeRecord)
+        .where(ChangeRecord.is_public.is_(True))
+        .order_by(ChangeRecord.occurred_at.desc(), ChangeRecord.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))

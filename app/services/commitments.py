@@ -1,0 +1,161 @@
+"""Reading commitments: what each page loads, in as few queries as it takes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import (
+    Citation,
+    Commitment,
+    CommitmentActor,
+    Indicator,
+    IndicatorCommitment,
+    MoneyFlow,
+    Observation,
+    Review,
+)
+from app.vocab import DeliveryStatus, PublicationState
+
+
+def visible(include_drafts: bool) -> list[ColumnElement[bool]]:
+    """Conditions that hide deleted records, and drafts from readers."""
+    conditions: list[ColumnElement[bool]] = [Commitment.deleted_at.is_(None)]
+    if not include_drafts:
+        conditions.append(Commitment.state == PublicationState.published)
+    return conditions
+
+
+_LIST_LOADS = (
+    selectinload(Commitment.actor_links).selectinload(CommitmentActor.actor),
+    selectinload(Commitment.money_flows),
+    selectinload(Commitment.tags),
+    selectinload(Commitment.citations),
+)
+
+
+def list_commitments(
+    session: Session, *, include_drafts: bool = False, limit: int = 500
+) -> list[Commitment]:
+    """Commitments newest first, with what a list row shows."""
+    query = (
+        select(Commitment)
+        .where(*visible(include_drafts))
+        .order_by(Commitment.announced_on.desc(), Commitment.id)
+        .limit(limit)
+        .options(*_LIST_LOADS)
+    )
+    return list(session.scalars(query))
+
+
+def get_commitment(
+    session: Session, commitment_id: int, *, include_drafts: bool = False
+) -> Commitment | None:
+    """One commitment with everything its page shows, or None if readers may not see it."""
+    query = (
+        select(Commitment)
+        .where(Commitment.id == commitment_id, *visible(include_drafts))
+        .options(
+            *_LIST_LOADS[:3],
+            selectinload(Commitment.citations).selectinload(Citation.source),
+            selectinload(Commitment.money_flows).options(
+                selectinload(MoneyFlow.provider),
+                selectinload(MoneyFlow.receiver),
+                selectinload(MoneyFlow.citations).selectinload(Citation.source),
+            ),
+            selectinload(Commitment.reviews)
+            .selectinload(Review.evidence)
+            .selectinload(Citation.source),
+            selectinload(Commitment.parent),
+            selectinload(Commitment.tops_up),
+            selectinload(Commitment.supersedes),
+        )
+    )
+    return session.scalars(query).one_or_none()
+
+
+def children_of(
+    session: Session, commitment: Commitment, *, include_drafts: bool
+) -> list[Commitment]:
+    query = (
+        select(Commitment)
+        .where(Commitment.parent_id == commitment.id, *visible(include_drafts))
+        .order_by(Commitment.id)
+    )
+    return list(session.scalars(query))
+
+
+def indicators_of(session: Session, commitment: Commitment) -> list[Indicator]:
+    query = (
+        select(Indicator)
+        .join(IndicatorCommitment, IndicatorCommitment.indicator_id == Indicator.id)
+        .where(
+            IndicatorCommitment.commitment_id == commitment.id,
+            Indicator.deleted_at.is_(None),
+            Indicator.state == PublicationState.published,
+        )
+        .order_by(Indicator.id)
+        .options(
+            selectinload(Indicator.observations)
+            .selectinload(Observation.citations)
+            .selectinload(Citation.source)
+        )
+    )
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ReviewDue:
+    commitment: Commitment
+    due_on: dt.date
+    overdue: bool
+
+
+def reviews_coming_due(
+    session: Session, *, today: dt.date, window_days: int, limit: int = 10
+) -> list[ReviewDue]:
+    """Published commitments whose next review is overdue or within the window."""
+    horizon = today + dt.timedelta(days=window_days)
+    query = (
+        select(Commitment)
+        .where(
+            *visible(include_drafts=False),
+            Commitment.next_review_on.is_not(None),
+            Commitment.next_review_on <= horizon,
+        )
+        .order_by(Commitment.next_review_on, Commitment.id)
+        .limit(limit)
+    )
+    return [
+        ReviewDue(
+            commitment=c,
+            due_on=c.next_review_on,
+            overdue=c.next_review_on < today,
+        )
+        for c in session.scalars(query)
+        if c.next_review_on is not None
+    ]
+
+
+def status_breakdown(session: Session) -> list[tuple[DeliveryStatus, int]]:
+    """How many published commitments are in each status, in vocabulary order."""
+    query = (
+        select(Commitment.status, func.count())
+        .where(*visible(include_drafts=False))
+        .group_by(Commitment.status)
+    )
+    counts = Counter({DeliveryStatus(status): count for status, count in session.execute(query)})
+    return [(status, counts[status]) for status in DeliveryStatus if counts[status]]
+
+
+def is_overdue(commitment: Commitment, today: dt.date) -> bool:
+    """Deadline passed and not delivered, broken or superseded."""
+    return (
+        commitment.deadline_end_on is not None
+        and commitment.deadline_end_on < today
+        and not commitment.delivery_status.is_closed
+    )

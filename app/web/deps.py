@@ -1,0 +1,44 @@
+"""Typed dependencies shared by the HTML routes (and later the API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from app import db
+from app.config import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request, committed before the response is sent."""
+    with db.unit_of_work(request.app.state.session_factory) as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+def get_today(request: Request) -> dt.date:
+    today: dt.date = request.app.state.clock.today()
+    return today
+
+
+# scope="function": FastAPI runs the code after `yield` once the route returns
+# and before the response goes out, so a failed commit is an error response,
+# never a success page over lost data.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+TodayDep = Annotated[dt.date, Depends(get_today)]

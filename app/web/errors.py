@@ -1,0 +1,59 @@
+"""Error pages: a clear message and the right status, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+def _wants_html(request: Request) -> bool:
+    if request.url.path.startswith("/api/") or request.url.path.endswith((".csv", ".json")):
+        return False
+    return "text/html" in request.headers.get("accept", "text/html")
+
+
+def _render(request: Request, status: int, title: str, detail: str) -> Response:
+    if _wants_html(request):
+        templates = request.app.state.templates
+        response: Response = templates.TemplateResponse(
+            request,
+            "error.html",
+            {"title": title, "detail": detail, "status": status},
+            status_code=status,
+        )
+        return response
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+        return _render(
+            request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"][1:]) or "request"
+            problems.append(f"{where}: {error['msg']}")
+        return _render(request, 400, "Bad request", "; ".join(problems))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return _render(
+            request, 500, "Something went wrong", "The error has been logged. Nothing was saved."
+        )

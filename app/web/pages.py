@@ -1,0 +1,79 @@
+"""HTML pages: parse the request, call a service, render a template."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import text
+
+from app.services import changes, commitments, totals
+from app.web.deps import SessionDep, SettingsDep, TemplatesDep, TodayDep
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse, summary="Dashboard")
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+    today: TodayDep,
+) -> HTMLResponse:
+    """Totals per currency and stage, status breakdown, reviews coming due, recent changes."""
+    context = {
+        "totals": totals.flow_totals(session),
+        "statuses": commitments.status_breakdown(session),
+        "reviews_due": commitments.reviews_coming_due(
+            session, today=today, window_days=settings.pledges_review_due_days
+        ),
+        "recent_changes": changes.recent_public(session, limit=8),
+        "today": today,
+    }
+    return templates.TemplateResponse(request, "dashboard.html", context)
+
+
+@router.get("/commitments", response_class=HTMLResponse, summary="Commitments")
+def commitment_list(
+    request: Request, session: SessionDep, templates: TemplatesDep, today: TodayDep
+) -> HTMLResponse:
+    """Published commitments, newest announcement first."""
+    rows = commitments.list_commitments(session)
+    return templates.TemplateResponse(
+        request,
+        "commitments/list.html",
+        {"commitments": rows, "today": today, "is_overdue": commitments.is_overdue},
+    )
+
+
+@router.get("/commitments/{commitment_id}", response_class=HTMLResponse, summary="A commitment")
+def commitment_detail(
+    commitment_id: int,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    today: TodayDep,
+) -> HTMLResponse:
+    """Everything about one commitment: quotes, money flows, reviews, indicators."""
+    commitment = commitments.get_commitment(session, commitment_id)
+    if commitment is None:
+        raise HTTPException(404, f"There is no published commitment {commitment_id}.")
+    context = {
+        "c": commitment,
+        "children": commitments.children_of(session, commitment, include_drafts=False),
+        "indicators": commitments.indicators_of(session, commitment),
+        "progress": totals.progress_by_currency(commitment.money_flows),
+        "overdue": commitments.is_overdue(commitment, today),
+        "today": today,
+    }
+    return templates.TemplateResponse(request, "commitments/detail.html", context)
+
+
+@router.get("/healthz", summary="Liveness and database check")
+def healthz(session: SessionDep) -> JSONResponse:
+    """200 with {"status": "ok"} when the database answers; 503 otherwise."""
+    try:
+        session.execute(text("SELECT 1"))
+    except Exception as exc:  # any database failure means "not healthy", not a 500
+        return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
