@@ -112,6 +112,7 @@ def migrations_dir() -> Path:
 def alembic_config(url: str, connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("path_separator", "os")
     # ConfigParser interpolation would choke on a '%' in a password.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     if connection is not None:

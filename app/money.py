@@ -251,15 +251,15 @@ def from_minor_units(minor: int, currency: str) -> Decimal:
 
     The result always has exactly the currency's number of decimal places
     (``Decimal("31400000.00")`` for EUR, ``Decimal("5")`` for JPY).
-    Raises MoneyError for negative or too-large values, TypeError for non-integers.
+    Raises MoneyError for negative values, TypeError for non-integers. There is
+    no upper limit here: a *total* of stored amounts may exceed what one
+    stored amount may be (MAX_MINOR_UNITS) and must still read back exactly.
     """
     if isinstance(minor, bool) or not isinstance(minor, int):
         raise TypeError(f"minor units must be an int, not {type(minor).__name__}")
     exponent = currency_exponent(currency)
     if minor < 0:
         raise MoneyError("amount must not be negative")
-    if minor > MAX_MINOR_UNITS:
-        raise _too_large_minor()
     # scaleb only moves the exponent; the trapping context proves nothing was rounded.
     return Decimal(minor).scaleb(-exponent, context=_EXACT)
 

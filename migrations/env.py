@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from app.config import load_settings
 from app.db import make_engine
@@ -27,9 +27,13 @@ def _run(connection: Connection) -> None:
 def run_migrations_online() -> None:
     # The app and pytest-alembic pass a connection in; the `alembic` command
     # line does not, and then the app's own settings choose the database.
-    connection = context.config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    given = context.config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _run(given)
+        return
+    if isinstance(given, Engine):  # pytest-alembic hands over an engine
+        with given.begin() as connection:
+            _run(connection)
         return
     url = context.config.get_main_option("sqlalchemy.url")
     if not url or url == "driver://user:pass@localhost/dbname":

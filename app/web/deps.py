@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -42,3 +42,6 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 TodayDep = Annotated[dt.date, Depends(get_today)]
+
+# Ids are positive 64-bit integers; anything else is a 400, not a database error.
+RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The record's id.")]

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from app.services import changes, commitments, totals
-from app.web.deps import SessionDep, SettingsDep, TemplatesDep, TodayDep
+from app.web.deps import RecordId, SessionDep, SettingsDep, TemplatesDep, TodayDep
 
 router = APIRouter()
 
@@ -48,7 +48,7 @@ def commitment_list(
 
 @router.get("/commitments/{commitment_id}", response_class=HTMLResponse, summary="A commitment")
 def commitment_detail(
-    commitment_id: int,
+    commitment_id: RecordId,
     request: Request,
     session: SessionDep,
     templates: TemplatesDep,

@@ -1,0 +1,144 @@
+"""The first pages: correct, escaped, and showing only what readers may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import FixedClock
+from app.models import Commitment, MoneyFlow
+from app.vocab import PublicationState
+
+
+def _funding_pledge(session: Session) -> Commitment:
+    return session.scalars(select(Commitment).where(Commitment.kind == "funding")).one()
+
+
+def _text(html: str) -> str:
+    """The page's visible text with tags removed and whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_funding_pledge_page_shows_amount_quote_source_and_review(
+    client: TestClient, demo: Session
+) -> None:
+    pledge = _funding_pledge(demo)
+    response = client.get(f"/commitments/{pledge.id}")
+    assert response.status_code == 200
+    page = _text(response.text)
+    assert "€31.4 million" in page
+    assert "“a further financial investment of €31.4 million”" in page
+    assert "31400000.00 EUR" in page  # the exact value beside the wording
+    assert (
+        "The UK has pledged to make a further financial investment of €31.4 million to support "
+        "France’s significant efforts against small boats in the above areas." in page
+    )
+    assert "Home Office, 28 November 2020 — para 8" in page  # publisher, date, locator
+    assert "due by 28 May 2021" in page
+    assert "€31.4 million promised; nothing paid yet" in page
+
+
+def test_commitment_list_shows_published_commitments(client: TestClient, demo: Session) -> None:
+    response = client.get("/commitments")
+    assert response.status_code == 200
+    assert "11 published commitments" in _text(response.text)
+    assert "Joint intelligence cell (JIC)" in response.text
+
+
+def test_dashboard_totals_by_currency_and_reviews_due(client: TestClient, demo: Session) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    page = _text(response.text)
+    assert "EUR pledge €31.4 million 1" in page
+    # The test clock says 15 January 2021: the review is not yet overdue.
+    assert (
+        "Due 28 May 2021" in page
+        or "due by 28 May 2021" in page.lower()
+        or "No reviews due" in page
+    )
+
+
+def test_overdue_review_is_flagged_after_its_date(
+    client: TestClient, demo: Session, clock: FixedClock
+) -> None:
+    clock.set(dt.date(2021, 6, 1))
+    page = _text(client.get("/").text)
+    assert "Overdue since 28 May 2021" in page
+
+
+def test_drafts_are_invisible_to_readers(client: TestClient, session: Session) -> None:
+    draft = Commitment(kind="action", title="Secret draft", announced_on=dt.date(2024, 1, 1))
+    session.add(draft)
+    session.commit()
+    assert draft.state == PublicationState.draft
+    assert client.get(f"/commitments/{draft.id}").status_code == 404
+    assert "Secret draft" not in client.get("/commitments").text
+
+
+def test_user_text_is_escaped(client: TestClient, session: Session) -> None:
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    commitment = Commitment(
+        kind="action",
+        title=hostile,
+        summary=hostile,
+        announced_on=dt.date(2024, 1, 1),
+        state=PublicationState.published,
+    )
+    session.add(commitment)
+    session.flush()
+    session.add(
+        MoneyFlow(
+            commitment=commitment,
+            stage="pledge",
+            amount_minor=100,
+            currency="GBP",
+            amount_text=hostile,
+        )
+    )
+    session.commit()
+    for url in (f"/commitments/{commitment.id}", "/commitments"):
+        body = client.get(url).text
+        assert "<script>alert" not in body
+        assert "<img src=x" not in body
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_unsourced_commitment_is_marked(client: TestClient, session: Session) -> None:
+    commitment = Commitment(
+        kind="target",
+        title="No quote",
+        announced_on=dt.date(2024, 1, 1),
+        state=PublicationState.published,
+    )
+    session.add(commitment)
+    session.commit()
+    assert "No source quoted" in client.get(f"/commitments/{commitment.id}").text
+    assert "unsourced" in client.get("/commitments").text
+
+
+def test_missing_and_malformed_ids_get_clear_answers(client: TestClient) -> None:
+    missing = client.get("/commitments/987654")
+    assert missing.status_code == 404
+    assert "no published commitment 987654" in missing.text
+    malformed = client.get("/commitments/abc")
+    assert malformed.status_code == 400
+    assert "commitment_id" in malformed.text
+    huge = client.get("/commitments/" + "9" * 40)
+    assert huge.status_code == 400
+    assert client.get("/commitments/0").status_code == 400
+
+
+def test_healthz(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_pages_never_lazy_load(client: TestClient, demo: Session) -> None:
+    """Relationships raise on lazy load, so a page that rendered loaded everything up front."""
+    for commitment in demo.scalars(select(Commitment)).all():
+        assert client.get(f"/commitments/{commitment.id}").status_code == 200
