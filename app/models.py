@@ -339,6 +339,8 @@ class Commitment(Publishable, Base):
     # When this commitment is next due for review, and how the source put it.
     next_review_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     next_review_text: Mapped[str | None] = mapped_column(String(TEXT_AS_WRITTEN_MAX))
+    # Date of the latest review (NULL: never reviewed), kept with `status`.
+    last_reviewed_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
 
     # "a further €31.4 million": new money on top of earlier pledges. The link
     # says what it tops up, so totals never count re-announced money twice.

@@ -86,12 +86,14 @@ def test_source_has_its_date_publisher_and_hash(demo: Session) -> None:
     assert "28 November 2020" in STATEMENT
     assert source.publisher == "Home Office"
     assert source.full_text == STATEMENT
-    assert source.content_hash is not None and len(source.content_hash) == 64
+    assert source.content_hash is not None
+    assert len(source.content_hash) == 64
 
 
 def test_the_funding_pledge_is_exact_and_as_written(demo: Session) -> None:
     flow = demo.scalars(select(MoneyFlow)).one()
-    assert flow.amount_text is not None and flow.amount_text in STATEMENT
+    assert flow.amount_text is not None
+    assert flow.amount_text in STATEMENT
     stated, currency = money.parse_amount("€31.4 million")
     assert flow.amount == stated == Decimal("31400000.00")
     assert flow.currency == currency == "EUR"
@@ -101,7 +103,8 @@ def test_the_funding_pledge_is_exact_and_as_written(demo: Session) -> None:
     # The statement gives no period for the money: none is invented.
     assert flow.period is None
     providers = demo.scalars(select(Actor).where(Actor.id == flow.provider_id)).one()
-    assert providers.name == "UK Home Office" and providers.fiscal_year_start_month == 4
+    assert providers.name == "UK Home Office"
+    assert providers.fiscal_year_start_month == 4
 
 
 def test_dates_are_the_statements_or_derived_from_its_words(demo: Session) -> None:
@@ -135,7 +138,8 @@ def test_vague_figures_keep_their_qualifiers(demo: Session) -> None:
     assert observations["approximately 1,100 crossings"].qualifier == AmountQualifier.approximately
     assert observations["41% in 2019"].period == periods.Period.year(2019)
     recent = observations["60% in recent weeks"].period
-    assert recent is not None and recent.precision == periods.Precision.FUZZY
+    assert recent is not None
+    assert recent.precision == periods.Precision.FUZZY
 
 
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
@@ -179,4 +183,5 @@ def test_efforts_under_way_have_an_evidenced_review(demo: Session, key: str) -> 
     review = demo.scalars(select(Review).where(Review.commitment_id == commitment.id)).one()
     assert review.status_found == commitment.status == "in_progress"
     evidence = demo.scalars(select(Citation).where(Citation.review_id == review.id)).all()
-    assert evidence and all(e.quote in STATEMENT for e in evidence)
+    assert evidence
+    assert all(e.quote in STATEMENT for e in evidence)

@@ -28,7 +28,9 @@ __all__ = [
 
 @pytest.fixture
 def alembic_config() -> AlembicTestConfig:
-    return AlembicTestConfig(config_options={"script_location": str(db.migrations_dir()), "path_separator": "os"})
+    return AlembicTestConfig(
+        config_options={"script_location": str(db.migrations_dir()), "path_separator": "os"}
+    )
 
 
 @pytest.fixture

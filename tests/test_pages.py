@@ -32,7 +32,7 @@ def test_funding_pledge_page_shows_amount_quote_source_and_review(
     page = _text(response.text)
     assert "€31.4 million" in page
     assert "“a further financial investment of €31.4 million”" in page
-    assert "31400000.00 EUR" in page  # the exact value beside the wording
+    assert "€31,400,000.00" in page  # the exact value beside the wording
     assert (
         "The UK has pledged to make a further financial investment of €31.4 million to support "
         "France’s significant efforts against small boats in the above areas." in page

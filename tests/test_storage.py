@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import money
-from app.models import Citation, Commitment, ExchangeRate, MoneyFlow, Observation, Indicator, Source
+from app.models import Citation, Commitment, ExchangeRate, Indicator, MoneyFlow, Observation, Source
 from app.services.totals import flow_totals
 from app.vocab import FlowStage, PublicationState
 

@@ -150,12 +150,3 @@ def status_breakdown(session: Session) -> list[tuple[DeliveryStatus, int]]:
     )
     counts = Counter({DeliveryStatus(status): count for status, count in session.execute(query)})
     return [(status, counts[status]) for status in DeliveryStatus if counts[status]]
-
-
-def is_overdue(commitment: Commitment, today: dt.date) -> bool:
-    """Deadline passed and not delivered, broken or superseded."""
-    return (
-        commitment.deadline_end_on is not None
-        and commitment.deadline_end_on < today
-        and not commitment.delivery_status.is_closed
-    )

@@ -516,6 +516,7 @@ def load_demo(session: Session, *, now: dt.datetime | None = None) -> DemoResult
             )
             session.add(review)
             commitment.status = DeliveryStatus.in_progress
+            commitment.last_reviewed_on = STATEMENT_DATE
         if spec.key == "funding":
             flow = MoneyFlow(
                 commitment=commitment,

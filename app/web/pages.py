@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
-from app.services import changes, commitments, totals
+from app.services import changes, commitments, derived, totals
 from app.web.deps import RecordId, SessionDep, SettingsDep, TemplatesDep, TodayDep
 
 router = APIRouter()
@@ -42,7 +42,7 @@ def commitment_list(
     return templates.TemplateResponse(
         request,
         "commitments/list.html",
-        {"commitments": rows, "today": today, "is_overdue": commitments.is_overdue},
+        {"commitments": rows, "today": today, "is_overdue": derived.is_overdue},
     )
 
 
@@ -63,7 +63,7 @@ def commitment_detail(
         "children": commitments.children_of(session, commitment, include_drafts=False),
         "indicators": commitments.indicators_of(session, commitment),
         "progress": totals.progress_by_currency(commitment.money_flows),
-        "overdue": commitments.is_overdue(commitment, today),
+        "overdue": derived.is_overdue(commitment, today),
         "today": today,
     }
     return templates.TemplateResponse(request, "commitments/detail.html", context)

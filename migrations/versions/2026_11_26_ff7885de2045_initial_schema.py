@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a6530c80c483
+Revision ID: ff7885de2045
 Revises:
-Create Date: 2026-11-26 20:50:55.632321
+Create Date: 2026-11-26 20:57:39.473261
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "a6530c80c483"
+revision: str = "ff7885de2045"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("next_review_on", sa.Date(), nullable=True),
         sa.Column("next_review_text", sa.String(length=500), nullable=True),
+        sa.Column("last_reviewed_on", sa.Date(), nullable=True),
         sa.Column("is_additional", sa.Boolean(), nullable=False),
         sa.Column("tops_up_id", sa.Integer(), nullable=True),
         sa.Column("supersedes_id", sa.Integer(), nullable=True),
@@ -146,6 +147,9 @@ def upgrade() -> None:
             batch_op.f("ix_commitments_deadline_end_on"), ["deadline_end_on"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_commitments_kind"), ["kind"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_commitments_last_reviewed_on"), ["last_reviewed_on"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_commitments_next_review_on"), ["next_review_on"], unique=False
         )
@@ -680,6 +684,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_commitments_state_announced")
         batch_op.drop_index(batch_op.f("ix_commitments_parent_id"))
         batch_op.drop_index(batch_op.f("ix_commitments_next_review_on"))
+        batch_op.drop_index(batch_op.f("ix_commitments_last_reviewed_on"))
         batch_op.drop_index(batch_op.f("ix_commitments_kind"))
         batch_op.drop_index(batch_op.f("ix_commitments_deadline_end_on"))
 

@@ -1,0 +1,76 @@
+"""CSV output shared by every export: RFC 4180, CRLF, UTF-8, formula injection neutralised.
+
+The rule (documented in the README): a *text* cell whose first character is
+`=`, `+`, `-`, `@`, a tab, a carriage return or a line feed is prefixed with a
+single quote (') so spreadsheet programs show it as text instead of running
+it. Numeric and date columns are written as plain values and never touched,
+so "-5" in a number column stays a number. Importers strip the prefix again
+(`restore_text`), so export → import is lossless.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+NEUTRALISER = "'"
+BOM = "\ufeff"
+
+
+def neutralise(text: str) -> str:
+    """Make a text cell inert for spreadsheets (see the module docstring)."""
+    if text.startswith(FORMULA_TRIGGERS) or text.startswith(NEUTRALISER):
+        # A text that already starts with the neutraliser gets one more, so
+        # that `restore_text` can always remove exactly one.
+        return NEUTRALISER + text
+    return text
+
+
+def restore_text(cell: str) -> str:
+    """Undo `neutralise` on import."""
+    if cell.startswith(NEUTRALISER) and (
+        cell[1:].startswith(FORMULA_TRIGGERS) or cell[1:].startswith(NEUTRALISER)
+    ):
+        return cell[1:]
+    return cell
+
+
+def cell(value: Any) -> str:
+    """One value as CSV text: None is empty, dates ISO, decimals plain, text neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        # Decimals keep their exponent as stored ("31400000.00"), never "3.14E+7".
+        return format(value, "f") if isinstance(value, Decimal) else str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return neutralise(str(value))
+
+
+def rows_to_csv(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool = False
+) -> Iterator[str]:
+    """Yield a CSV document piece by piece (header first), in constant memory.
+
+    Rows are raw values; `cell` converts and neutralises each one. Chunks of
+    about 64 KiB are yielded so a streaming response sends few, large writes.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if bom:
+        buffer.write(BOM)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell(value) for value in row])
+        if buffer.tell() >= 65536:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,79 @@
+"""Derived states — overdue, review due, review overdue, never reviewed.
+
+Computed, never stored, and computed in one place: the same rule gives the
+SQL used to filter lists and the Python used on a single loaded record, so a
+commitment is "overdue" on its page exactly when the list filter finds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from app.models import Commitment
+from app.vocab import CLOSED_STATUSES
+
+
+class ReviewState(StrEnum):
+    overdue = "overdue"  # the next review date has passed
+    due = "due"  # the next review date is within the due window
+    scheduled = "scheduled"  # a review date beyond the window
+    unscheduled = "unscheduled"  # no next review date
+    never_reviewed = "never_reviewed"  # no review recorded yet (filter only; overlaps others)
+
+
+_CLOSED = sorted(status.value for status in CLOSED_STATUSES)
+
+
+def overdue_sql(today: dt.date) -> ColumnElement[bool]:
+    """Deadline passed and the commitment is not delivered, broken or superseded."""
+    return and_(
+        Commitment.deadline_end_on.is_not(None),
+        Commitment.deadline_end_on < today,
+        Commitment.status.not_in(_CLOSED),
+    )
+
+
+def is_overdue(commitment: Commitment, today: dt.date) -> bool:
+    return (
+        commitment.deadline_end_on is not None
+        and commitment.deadline_end_on < today
+        and commitment.status not in _CLOSED
+    )
+
+
+def review_state_sql(state: ReviewState, today: dt.date, window_days: int) -> ColumnElement[bool]:
+    horizon = today + dt.timedelta(days=window_days)
+    column = Commitment.next_review_on
+    match state:
+        case ReviewState.overdue:
+            return and_(column.is_not(None), column < today)
+        case ReviewState.due:
+            return and_(column.is_not(None), column >= today, column <= horizon)
+        case ReviewState.scheduled:
+            return and_(column.is_not(None), column > horizon)
+        case ReviewState.unscheduled:
+            return column.is_(None)
+        case ReviewState.never_reviewed:
+            return Commitment.last_reviewed_on.is_(None)
+
+
+def due_or_overdue_sql(today: dt.date, window_days: int) -> ColumnElement[bool]:
+    return or_(
+        review_state_sql(ReviewState.overdue, today, window_days),
+        review_state_sql(ReviewState.due, today, window_days),
+    )
+
+
+def review_state(commitment: Commitment, today: dt.date, window_days: int) -> ReviewState:
+    """The one review state a commitment's page shows (never_reviewed is a filter only)."""
+    due_on = commitment.next_review_on
+    if due_on is None:
+        return ReviewState.unscheduled
+    if due_on < today:
+        return ReviewState.overdue
+    if due_on <= today + dt.timedelta(days=window_days):
+        return ReviewState.due
+    return ReviewState.scheduled
