@@ -154,6 +154,15 @@ def demo_load() -> None:
     _load_demo(engine, only_if_empty=False)
 
 
+def _register_subcommands() -> None:
+    from app.cli_api import token_app
+
+    app.add_typer(token_app, name="token")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     try:
         app()

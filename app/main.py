@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from app import db
+from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.web import errors, pages
@@ -33,5 +34,6 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=db.PACKAGE_DIR / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(api_v1.router)
     errors.install(app)
     return app

@@ -130,3 +130,30 @@ def test_downgrade_needs_confirmation(cli_env: Path) -> None:
     done = runner.invoke(cli, ["db", "downgrade", "base", "--yes"])
     assert done.exit_code == 0
     assert "base (empty)" in done.output
+
+
+def test_token_create_list_revoke(cli_env: Path) -> None:
+    from sqlalchemy.orm import Session
+
+    from app import db
+    from app.config import load_settings
+    from app.models import Account
+
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    engine = db.engine_for(load_settings())
+    with Session(engine) as session, session.begin():
+        session.add(Account(email="ed@example.org", password_hash="x", role="editor"))
+    engine.dispose()
+
+    created = runner.invoke(cli, ["token", "create", "ed@example.org", "--name", "nightly"])
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip().splitlines()[0]
+    assert secret.startswith("pt_")
+    listed = runner.invoke(cli, ["token", "list", "ed@example.org"])
+    assert "nightly\tread\tactive" in listed.output
+    assert secret not in listed.output
+    assert runner.invoke(cli, ["token", "revoke", "ed@example.org", "1"]).exit_code == 0
+    assert "revoked" in runner.invoke(cli, ["token", "list", "ed@example.org"]).output
+    unknown = runner.invoke(cli, ["token", "list", "nobody@example.org"])
+    assert unknown.exit_code == 1
+    assert "there is no account 'nobody@example.org'" in unknown.output

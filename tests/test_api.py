@@ -1,0 +1,122 @@
+"""The JSON API: exact money, problem details, token authentication."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import FixedClock
+from app.models import Account, Commitment
+from app.services import tokens
+from app.vocab import TokenScope
+
+
+def _pledge_id(session: Session) -> int:
+    return session.scalars(select(Commitment.id).where(Commitment.kind == "funding")).one()
+
+
+@pytest.fixture
+def account(session: Session) -> Account:
+    account = Account(email="editor@example.org", password_hash="x", role="editor")
+    session.add(account)
+    session.commit()
+    return account
+
+
+def _token(session: Session, account: Account, clock: FixedClock, scope: str) -> str:
+    issued = tokens.create_token(session, account, name="t", scope=scope, now=clock.now())
+    session.commit()
+    return issued.token
+
+
+def test_commitment_json_has_exact_money_and_its_wording(client: TestClient, demo: Session) -> None:
+    response = client.get(f"/api/v1/commitments/{_pledge_id(demo)}")
+    assert response.status_code == 200
+    body = response.json()
+    [flow] = body["money_flows"]
+    assert flow["amount"] == "31400000.00"
+    assert flow["currency"] == "EUR"
+    assert flow["amount_text"] == "a further financial investment of €31.4 million"
+    assert flow["provider"]["name"] == "UK Home Office"
+    assert flow["citations"][0]["locator"] == "para 8"
+    assert body["next_review_on"] == "2021-05-28"
+    assert body["unsourced"] is False
+    assert response.headers["etag"] == f'"{body["version"]}"'
+
+
+def test_errors_are_problem_details(client: TestClient) -> None:
+    missing = client.get("/api/v1/commitments/424242")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json() == {
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": "there is no published commitment 424242",
+    }
+    bad = client.get("/api/v1/commitments/" + "9" * 40)
+    assert bad.status_code == 400
+    assert bad.json()["title"] == "Bad request"
+
+
+def test_drafts_need_a_write_token(
+    client: TestClient, session: Session, account: Account, clock: FixedClock
+) -> None:
+    draft = Commitment(kind="action", title="Draft", announced_on=dt.date(2024, 1, 1))
+    session.add(draft)
+    session.commit()
+    url = f"/api/v1/commitments/{draft.id}"
+    assert client.get(url).status_code == 404
+    read = _token(session, account, clock, "read")
+    assert client.get(url, headers={"Authorization": f"Bearer {read}"}).status_code == 404
+    write = _token(session, account, clock, "write")
+    assert client.get(url, headers={"Authorization": f"Bearer {write}"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer pt_nonsense", "Basic dXNlcjpwYXNz", "Bearer ", "Bearer " + "x" * 500]
+)
+def test_bad_credentials_get_401(client: TestClient, demo: Session, header: str) -> None:
+    response = client.get(
+        f"/api/v1/commitments/{_pledge_id(demo)}", headers={"Authorization": header}
+    )
+    assert response.status_code == 401
+    assert response.json()["status"] == 401
+
+
+def test_tokens_are_stored_hashed_expire_and_revoke(
+    session: Session, account: Account, clock: FixedClock
+) -> None:
+    issued = tokens.create_token(
+        session, account, name="script", scope=TokenScope.write, now=clock.now(), expires_in_days=1
+    )
+    assert issued.token.startswith("pt_")
+    assert issued.token not in issued.record.token_hash
+    assert issued.record.token_hash == tokens.hash_token(issued.token)
+    caller = tokens.authenticate(session, issued.token, now=clock.now())
+    assert caller is not None
+    assert caller.can_write
+    assert caller.token.last_used_at == clock.now()
+    later = clock.now() + dt.timedelta(days=2)
+    assert tokens.authenticate(session, issued.token, now=later) is None
+    tokens.revoke_token(session, issued.record.id, account=account, now=clock.now())
+    assert tokens.authenticate(session, issued.token, now=clock.now()) is None
+
+
+def test_token_rules(session: Session, account: Account, clock: FixedClock) -> None:
+    with pytest.raises(tokens.TokenError, match="unknown scope"):
+        tokens.create_token(session, account, name="x", scope="admin", now=clock.now())
+    with pytest.raises(tokens.TokenError, match="name"):
+        tokens.create_token(session, account, name=" ", scope="read", now=clock.now())
+
+
+def test_openapi_documents_the_commitment_endpoint(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/api/v1/commitments/{commitment_id}"]["get"]
+    assert "exact amounts" in operation["description"]
+    assert "404" in operation["responses"]
+    assert client.get("/docs").status_code == 200
