@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from app import db
+from app import db, openapi
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -36,4 +36,5 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(api_v1.router)
     errors.install(app)
+    openapi.install(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +19,13 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "text/html")
 
 
-def _render(request: Request, status: int, title: str, detail: str) -> Response:
+def _render(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     if _wants_html(request):
         templates = request.app.state.templates
         response: Response = templates.TemplateResponse(
@@ -26,12 +33,14 @@ def _render(request: Request, status: int, title: str, detail: str) -> Response:
             "error.html",
             {"title": title, "detail": detail, "status": status},
             status_code=status,
+            headers=dict(headers or {}),
         )
         return response
     return JSONResponse(
         {"type": "about:blank", "title": title, "status": status, "detail": detail},
         status_code=status,
         media_type="application/problem+json",
+        headers=dict(headers or {}),
     )
 
 
@@ -39,8 +48,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+        # Keep the exception's headers: Allow on 405, WWW-Authenticate on 401.
         return _render(
-            request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
+            request,
+            exc.status_code,
+            titles.get(exc.status_code, "Error"),
+            str(exc.detail),
+            exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)
