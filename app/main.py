@@ -11,6 +11,7 @@ from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.web import errors, pages
+from app.web.limits import BodyLimitMiddleware
 from app.web.templating import make_templates
 
 
@@ -36,5 +37,6 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(api_v1.router)
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, upload_paths=("/import",))
     openapi.install(app)
     return app
