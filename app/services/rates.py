@@ -449,6 +449,7 @@ def import_rates(
             actor_label=actor_label or f"import of {filename}",
             public=True,
         )
+        session.flush()
     return result
 
 
