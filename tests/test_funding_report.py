@@ -342,3 +342,20 @@ def test_rates_page_lists_rates(client: TestClient, session: Session, ecb_rates:
     assert client.get("/rates?currency=ZZZ").status_code == 400
     assert client.get("/rates?page=0").status_code == 400
     assert session.scalar(select(ExchangeRate.id).limit(1)) is not None
+
+
+def test_unconverted_figures_in_the_reporting_currency_are_not_marked_approximate(
+    client: TestClient, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    page = client.get(f"/funding?provider={fx.uk.id}&by=fiscal-year&convert_to=GBP").text
+    table = page.split('id="converted"', 1)[1].split("</table>", 1)[0]
+    sterling = table.split('data-period="FY2023-24"', 1)[1].split("</tr>", 1)[0]
+    assert '<data value="141000000.00">' in sterling
+    assert "≈" not in sterling
+    euros = table.split('data-period="FY2021-22"', 1)[1].split("</tr>", 1)[0]
+    assert "≈" in euros
+    # A total's link narrows the report to its flows, keeping the other parameters.
+    assert (
+        f"/funding?provider={fx.uk.id}&amp;by=fiscal-year&amp;convert_to=GBP&amp;currency=EUR&amp;stage=pledge#flows"
+        in page
+    )

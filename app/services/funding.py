@@ -80,6 +80,10 @@ class FundingQuery:
     def query_string(self) -> str:
         return urlencode(self.params())
 
+    def link(self, **overrides: str) -> str:
+        """The report's URL with some parameters replaced (e.g. one currency and stage)."""
+        return "/funding?" + urlencode({**self.params(), **overrides})
+
 
 def _find_actor(session: Session, text: str, what: str) -> Actor:
     text = text.strip()
