@@ -136,7 +136,7 @@ def report_funding(
             fail(str(exc), code=2)
         report = funding.funding_report(session, query)
         console = Console()
-        if not report.lines and not report.excluded:
+        if not report.flow_count and not report.excluded_count:
             console.print("No money flows match.")
             return
         year_label = "Fiscal year" if query.basis is funding.Basis.fiscal_year else "Year"
@@ -163,10 +163,7 @@ def report_funding(
                 label = crow.bucket.label if crow.bucket else "All years"
                 conv.add_row(label, *(_converted(c, locale) for c in crow.cells.values()))
             console.print(conv)
-            legs = sorted(
-                {leg for ln in report.lines if ln.conversion for leg in ln.conversion.legs}
-            )
-            for leg in legs:
+            for leg in report.legs:
                 console.print(f"  rate used: {leg.text} on {leg.rate_on} ({leg.source_name})")
         for line in report.excluded:
             f = line.flow

@@ -359,3 +359,16 @@ def test_unconverted_figures_in_the_reporting_currency_are_not_marked_approximat
         f"/funding?provider={fx.uk.id}&amp;by=fiscal-year&amp;convert_to=GBP&amp;currency=EUR&amp;stage=pledge#flows"
         in page
     )
+
+
+def test_listing_is_capped_but_totals_count_every_flow(
+    session: Session, fx: funding_fixture.Fixture
+) -> None:
+    query = FundingQuery(provider=fx.uk, basis=Basis.fiscal_year)
+    full = funding.funding_report(session, query)
+    capped = funding.funding_report(session, query, list_limit=2)
+    assert _figures(capped) == _figures(full)
+    assert capped.flow_count == full.flow_count == 8
+    assert len(capped.lines) == 2
+    # The first flows in the order of the figures: FY2021-22 EUR pledges first.
+    assert [ln.flow.id for ln in capped.lines] == [fx.flows["B"].id, fx.flows["C2"].id]

@@ -13,6 +13,7 @@ SQL, and the page lists the flows behind every figure anyway.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,7 +23,7 @@ from typing import Final
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from app import money, periods
 from app.models import Actor, Citation, Commitment, MoneyFlow
@@ -216,16 +217,50 @@ class Bucket:
         return f"{self.start.isoformat()}_{self.end.isoformat()}"
 
 
+@functools.lru_cache(maxsize=65536)
 def _year_of(d: dt.date, basis: Basis, fy_month: int) -> periods.Period:
+    # Cached: a report attributes every flow, and many share a date.
     if basis is Basis.calendar_year:
         return periods.Period.year(d.year)
     return periods.fiscal_year_of(d, fy_month)
 
 
-def attribute(
-    flow: MoneyFlow, basis: Basis, fy_month: int
-) -> tuple[Bucket | None, str, dt.date | None]:
-    """The year a flow counts in, how it was decided, and the date used for conversion.
+@functools.lru_cache(maxsize=65536)
+def _bucket(first: dt.date, last: dt.date, basis: Basis, fy_month: int) -> Bucket:
+    a = _year_of(first, basis, fy_month)
+    b = a if first == last else _year_of(last, basis, fy_month)
+    assert a.start is not None
+    assert a.end is not None
+    assert b.end is not None
+    if a == b:
+        return Bucket(a.start, a.end, a.label)
+    return Bucket(a.start, b.end, f"{a.label}–{b.label}", spans=True)
+
+
+@dataclass(slots=True)
+class FlowFacts:
+    """What the totals need of one flow: read as plain columns, no ORM objects."""
+
+    id: int
+    commitment_id: int
+    stage: FlowStage
+    amount_minor: int
+    currency: str
+    qualifier: str
+    value_on: dt.date | None
+    period_start_on: dt.date | None
+    period_end_on: dt.date | None
+    provider_id: int | None
+    announced_on: dt.date
+    status: str
+    bucket: Bucket | None = None
+    attributed_by: str = ""
+    value_date: dt.date | None = None
+    conversion: Conversion | None = None
+
+
+def attribute(facts: FlowFacts, basis: Basis, fy_month: int) -> None:
+    """Set the year a flow counts in, how it was decided, and the date used for conversion.
 
     1. A flow with a closed period counts in the year (calendar, or the
        provider's fiscal year) that contains the whole period. A period
@@ -236,30 +271,19 @@ def attribute(
     The conversion date is the value date, else the period's start, else the
     announcement date.
     """
-    period = flow.period
-    value_date = flow.value_on or (period.start if period else None) or flow.commitment.announced_on
-    if period is not None and period.start is not None and period.end is not None:
-        first = _year_of(period.start, basis, fy_month)
-        last = _year_of(period.end, basis, fy_month)
-        assert first.start is not None
-        assert last.end is not None
-        if first == last:
-            assert first.end is not None
-            return Bucket(first.start, first.end, first.label), "period", value_date
-        return (
-            Bucket(first.start, last.end, f"{first.label}–{last.label}", spans=True),
-            "period covers several years; not split",
-            value_date,
+    start, end = facts.period_start_on, facts.period_end_on
+    facts.value_date = facts.value_on or start or facts.announced_on
+    if start is not None and end is not None:
+        facts.bucket = _bucket(start, end, basis, fy_month)
+        facts.attributed_by = (
+            "period covers several years; not split" if facts.bucket.spans else "period"
         )
-    if flow.value_on is not None:
-        year = _year_of(flow.value_on, basis, fy_month)
-        how = "value date"
+    elif facts.value_on is not None:
+        facts.bucket = _bucket(facts.value_on, facts.value_on, basis, fy_month)
+        facts.attributed_by = "value date"
     else:
-        year = _year_of(flow.commitment.announced_on, basis, fy_month)
-        how = "announcement date"
-    assert year.start is not None
-    assert year.end is not None
-    return Bucket(year.start, year.end, year.label), how, value_date
+        facts.bucket = _bucket(facts.announced_on, facts.announced_on, basis, fy_month)
+        facts.attributed_by = "announcement date"
 
 
 # ------------------------------------------------------------ results
@@ -267,24 +291,36 @@ def attribute(
 
 @dataclass
 class FlowLine:
-    """One flow as the report shows it, with why and where it counts."""
+    """One listed flow: its facts, the flow with its quotes, and what replaced it."""
 
+    facts: FlowFacts
     flow: MoneyFlow
-    bucket: Bucket
-    attributed_by: str
-    value_date: dt.date | None
-    counted: bool
-    excluded_because: str | None = None
     superseded_by: Commitment | None = None
-    conversion: Conversion | None = None
+
+    @property
+    def bucket(self) -> Bucket:
+        assert self.facts.bucket is not None
+        return self.facts.bucket
+
+    @property
+    def attributed_by(self) -> str:
+        return self.facts.attributed_by
+
+    @property
+    def value_date(self) -> dt.date | None:
+        return self.facts.value_date
+
+    @property
+    def conversion(self) -> Conversion | None:
+        return self.facts.conversion
 
     @property
     def stage(self) -> FlowStage:
-        return FlowStage(self.flow.stage)
+        return self.facts.stage
 
     @property
     def anchor(self) -> str:
-        return cell_anchor(self.bucket, self.flow.currency, self.stage)
+        return cell_anchor(self.facts.bucket, self.facts.currency, self.facts.stage)
 
 
 def cell_anchor(bucket: Bucket | None, currency: str, stage: FlowStage) -> str:
@@ -299,44 +335,47 @@ class Cell:
     currency: str
     stage: FlowStage
     minor: int = 0
-    by_qualifier: dict[AmountQualifier, int] = field(
-        default_factory=lambda: dict.fromkeys(AmountQualifier, 0)
-    )
-    flows: list[FlowLine] = field(default_factory=list)
+    by_qualifier: dict[str, int] = field(default_factory=dict)
+    flows: list[FlowFacts] = field(default_factory=list)
 
-    def add(self, line: FlowLine) -> None:
-        self.minor += line.flow.amount_minor
-        self.by_qualifier[AmountQualifier(line.flow.qualifier)] += line.flow.amount_minor
-        self.flows.append(line)
+    def add(self, facts: FlowFacts) -> None:
+        self.minor += facts.amount_minor
+        self.by_qualifier[facts.qualifier] = (
+            self.by_qualifier.get(facts.qualifier, 0) + facts.amount_minor
+        )
+        self.flows.append(facts)
 
     @property
     def amount(self) -> Decimal:
         return money.from_minor_units(self.minor, self.currency)
 
-    def part(self, qualifier: AmountQualifier) -> Decimal:
-        return money.from_minor_units(self.by_qualifier[qualifier], self.currency)
+    def part(self, qualifier: str) -> Decimal:
+        return money.from_minor_units(self.by_qualifier.get(qualifier, 0), self.currency)
 
     @property
     def qualifier(self) -> str:
         """What the total is: exact, approximately, up_to (a ceiling), at_least, or mixed."""
-        q = {k for k, v in self.by_qualifier.items() if v}
-        if AmountQualifier.up_to in q and AmountQualifier.at_least in q:
-            return "mixed"
-        if AmountQualifier.up_to in q:
-            return AmountQualifier.up_to.value
-        if AmountQualifier.at_least in q:
-            return AmountQualifier.at_least.value
-        if AmountQualifier.approximately in q:
-            return AmountQualifier.approximately.value
-        return AmountQualifier.exact.value
+        return _total_qualifier({k for k, v in self.by_qualifier.items() if v}, False)
 
     @property
     def flow_ids(self) -> list[int]:
-        return [line.flow.id for line in self.flows]
+        return [f.id for f in self.flows]
 
     @property
     def approximate(self) -> bool:
-        return bool(self.by_qualifier[AmountQualifier.approximately])
+        return bool(self.by_qualifier.get(AmountQualifier.approximately))
+
+
+def _total_qualifier(qualifiers: set[str], approximate: bool) -> str:
+    if AmountQualifier.up_to in qualifiers and AmountQualifier.at_least in qualifiers:
+        return "mixed"
+    if AmountQualifier.up_to in qualifiers:
+        return AmountQualifier.up_to.value
+    if AmountQualifier.at_least in qualifiers:
+        return AmountQualifier.at_least.value
+    if approximate or AmountQualifier.approximately in qualifiers:
+        return AmountQualifier.approximately.value
+    return AmountQualifier.exact.value
 
 
 @dataclass
@@ -350,18 +389,18 @@ class ConvertedCell:
     missing: int = 0
     legs: set[RateUsed] = field(default_factory=set)
     qualifiers: set[str] = field(default_factory=set)
-    flows: list[FlowLine] = field(default_factory=list)
+    flows: list[FlowFacts] = field(default_factory=list)
 
-    def add(self, line: FlowLine) -> None:
-        self.flows.append(line)
-        if line.conversion is None:
+    def add(self, facts: FlowFacts) -> None:
+        self.flows.append(facts)
+        if facts.conversion is None:
             self.missing += 1
             return
-        self.amount += line.conversion.amount
+        self.amount += facts.conversion.amount
         self.converted += 1
-        self.legs.update(line.conversion.legs)
-        if line.flow.qualifier != AmountQualifier.exact:
-            self.qualifiers.add(line.flow.qualifier)
+        self.legs.update(facts.conversion.legs)
+        if facts.qualifier != AmountQualifier.exact:
+            self.qualifiers.add(facts.qualifier)
 
     @property
     def rounded(self) -> Decimal:
@@ -377,20 +416,11 @@ class ConvertedCell:
 
     @property
     def qualifier(self) -> str:
-        q = self.qualifiers
-        if AmountQualifier.up_to in q and AmountQualifier.at_least in q:
-            return "mixed"
-        if AmountQualifier.up_to in q:
-            return AmountQualifier.up_to.value
-        if AmountQualifier.at_least in q:
-            return AmountQualifier.at_least.value
-        if self.approximate:
-            return AmountQualifier.approximately.value
-        return AmountQualifier.exact.value
+        return _total_qualifier(self.qualifiers, self.approximate)
 
     @property
     def flow_ids(self) -> list[int]:
-        return [line.flow.id for line in self.flows]
+        return [f.id for f in self.flows]
 
     @property
     def rate_dates(self) -> list[dt.date]:
@@ -432,18 +462,23 @@ class FundingReport:
     totals: list[Row]  # per currency, all years
     converted_rows: list[ConvertedRow]
     converted_total: ConvertedRow | None
-    lines: list[FlowLine]  # counted flows
+    flow_count: int  # counted flows
+    lines: list[FlowLine]  # counted flows listed on the page (at most FLOW_LIST_LIMIT)
+    excluded_count: int
     excluded: list[FlowLine]  # superseded promises, listed not counted
-    rate_sources: list[str]
-    rate_dates: list[dt.date]
+    legs: list[RateUsed]  # every rate used
     charts: list[ChartData]
 
     @property
-    def stages(self) -> list[FlowStage]:
-        return list(FlowStage)
+    def rate_sources(self) -> list[str]:
+        return sorted({leg.source_name for leg in self.legs})
+
+    @property
+    def rate_dates(self) -> list[dt.date]:
+        return sorted({leg.rate_on for leg in self.legs})
 
     def cell_lines(self) -> dict[str, list[FlowLine]]:
-        """Counted flows grouped by the anchor of the figure they make up."""
+        """Listed flows grouped by the anchor of the figure they make up."""
         groups: dict[str, list[FlowLine]] = {}
         for line in self.lines:
             groups.setdefault(line.anchor, []).append(line)
@@ -454,8 +489,18 @@ def _new_cells(currency: str) -> dict[FlowStage, Cell]:
     return {stage: Cell(currency, stage) for stage in FlowStage}
 
 
-def funding_report(session: Session, query: FundingQuery) -> FundingReport:
-    """Compute the report for `query` (see the module docstring and the README)."""
+_STAGE_ORDER: Final = {stage: i for i, stage in enumerate(FlowStage)}
+
+
+def funding_report(
+    session: Session, query: FundingQuery, *, list_limit: int = FLOW_LIST_LIMIT
+) -> FundingReport:
+    """Compute the report for `query` (see the module docstring and the README).
+
+    Totals are computed from plain column values of every matching flow; full
+    flows with their quotes are loaded only for the (at most `list_limit`)
+    flows the page lists.
+    """
     tree = _actor_tree(session)
     conditions: list[ColumnElement[bool]] = list(visible(include_drafts=False))
     if query.provider is not None:
@@ -466,99 +511,124 @@ def funding_report(session: Session, query: FundingQuery) -> FundingReport:
         conditions.append(MoneyFlow.stage == query.stage.value)
     if query.currency is not None:
         conditions.append(MoneyFlow.currency == query.currency)
-    flows = list(
-        session.scalars(
-            select(MoneyFlow)
-            .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
-            .where(*conditions)
-            .order_by(MoneyFlow.value_on, MoneyFlow.id)
-            .options(
-                contains_eager(MoneyFlow.commitment)
-                .selectinload(Commitment.citations)
-                .selectinload(Citation.source),
-                selectinload(MoneyFlow.provider),
-                selectinload(MoneyFlow.receiver),
-                selectinload(MoneyFlow.citations).selectinload(Citation.source),
-            )
-        ).unique()
-    )
+    rows_ = session.execute(
+        select(
+            MoneyFlow.id,
+            MoneyFlow.commitment_id,
+            MoneyFlow.stage,
+            MoneyFlow.amount_minor,
+            MoneyFlow.currency,
+            MoneyFlow.qualifier,
+            MoneyFlow.value_on,
+            MoneyFlow.period_start_on,
+            MoneyFlow.period_end_on,
+            MoneyFlow.provider_id,
+            Commitment.announced_on,
+            Commitment.status,
+        )
+        .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
+        .where(*conditions)
+        .order_by(MoneyFlow.value_on, MoneyFlow.id)
+    ).all()
 
     # Which commitments have been replaced, and by what.
-    successors: dict[int, Commitment] = {
-        c.supersedes_id: c
-        for c in session.scalars(
-            select(Commitment).where(
+    successor_of: dict[int, int] = {
+        old: new
+        for new, old in session.execute(
+            select(Commitment.id, Commitment.supersedes_id).where(
                 Commitment.supersedes_id.is_not(None), *visible(include_drafts=False)
             )
         )
-        if c.supersedes_id is not None
+        if old is not None
     }
 
-    lines: list[FlowLine] = []
-    excluded: list[FlowLine] = []
-    for flow in flows:
-        fy_month = tree.fiscal_month(flow.provider_id)
-        bucket, how, value_date = attribute(flow, query.basis, fy_month)
+    counted: list[FlowFacts] = []
+    excluded: list[FlowFacts] = []
+    stages = {stage.value: stage for stage in FlowStage}
+    for row in rows_:
+        (fid, cid, stage, minor, currency, qualifier, value_on, p_start, p_end, provider_id,
+         announced_on, status) = row  # fmt: skip
+        facts = FlowFacts(
+            fid, cid, stages[stage], minor, currency, qualifier, value_on, p_start, p_end,
+            provider_id, announced_on, status,
+        )  # fmt: skip
+        attribute(facts, query.basis, tree.fiscal_month(facts.provider_id))
+        bucket = facts.bucket
         assert bucket is not None
         if query.period is not None and not (
             (query.period.start is None or bucket.start >= query.period.start)
             and (query.period.end is None or bucket.end <= query.period.end)
         ):
             continue
-        line = FlowLine(flow, bucket, how, value_date, counted=True)
-        commitment = flow.commitment
-        replaced = commitment.id in successors or commitment.status == DeliveryStatus.superseded
-        if replaced and FlowStage(flow.stage) in PROMISE_STAGES:
-            line.counted = False
-            line.superseded_by = successors.get(commitment.id)
-            line.excluded_because = "superseded"
-            excluded.append(line)
+        replaced = facts.commitment_id in successor_of or facts.status == DeliveryStatus.superseded
+        if replaced and facts.stage in PROMISE_STAGES:
+            excluded.append(facts)
         else:
-            lines.append(line)
+            counted.append(facts)
 
     # Conversion, once per flow, with rates loaded in one query.
+    legs: set[RateUsed] = set()
     if query.convert_to is not None:
-        dates = [ln.value_date for ln in lines + excluded if ln.value_date is not None]
+        every = counted + excluded
+        dates = [f.value_date for f in every if f.value_date is not None]
         if dates:
             book = RateBook(
                 session,
-                {ln.flow.currency for ln in lines + excluded} | {query.convert_to},
+                {f.currency for f in every} | {query.convert_to},
                 first_on=min(dates),
                 last_on=max(dates),
                 source=query.rate_source,
             )
-            for ln in lines + excluded:
-                if ln.value_date is not None:
-                    ln.conversion = book.convert(
-                        ln.flow.amount, ln.flow.currency, query.convert_to, ln.value_date
+            for f in every:
+                if f.value_date is not None:
+                    f.conversion = book.convert(
+                        money.from_minor_units(f.amount_minor, f.currency),
+                        f.currency,
+                        query.convert_to,
+                        f.value_date,
                     )
+        for f in counted:
+            if f.conversion is not None:
+                legs.update(f.conversion.legs)
 
     by_row: dict[tuple[Bucket, str], dict[FlowStage, Cell]] = {}
     by_currency: dict[str, dict[FlowStage, Cell]] = {}
-    for ln in lines:
-        currency = ln.flow.currency
-        by_row.setdefault((ln.bucket, currency), _new_cells(currency))[ln.stage].add(ln)
-        by_currency.setdefault(currency, _new_cells(currency))[ln.stage].add(ln)
+    for f in counted:
+        assert f.bucket is not None
+        by_row.setdefault((f.bucket, f.currency), _new_cells(f.currency))[f.stage].add(f)
+        by_currency.setdefault(f.currency, _new_cells(f.currency))[f.stage].add(f)
     rows = [Row(b, cur, cells) for (b, cur), cells in sorted(by_row.items())]
     totals = [Row(None, cur, cells) for cur, cells in sorted(by_currency.items())]
 
     converted_rows: list[ConvertedRow] = []
     converted_total: ConvertedRow | None = None
-    legs: set[RateUsed] = set()
     if query.convert_to is not None:
         target = query.convert_to
         per_bucket: dict[Bucket, dict[FlowStage, ConvertedCell]] = {}
         overall = {stage: ConvertedCell(target, stage) for stage in FlowStage}
-        for ln in lines:
+        for f in counted:
+            assert f.bucket is not None
             cells = per_bucket.setdefault(
-                ln.bucket, {stage: ConvertedCell(target, stage) for stage in FlowStage}
+                f.bucket, {stage: ConvertedCell(target, stage) for stage in FlowStage}
             )
-            cells[ln.stage].add(ln)
-            overall[ln.stage].add(ln)
-            if ln.conversion is not None:
-                legs.update(ln.conversion.legs)
+            cells[f.stage].add(f)
+            overall[f.stage].add(f)
         converted_rows = [ConvertedRow(b, c) for b, c in sorted(per_bucket.items())]
         converted_total = ConvertedRow(None, overall)
+
+    # The flows the page lists: in the order of the figures, up to the limit.
+    def order(f: FlowFacts) -> tuple[Bucket, str, int, dt.date, int]:
+        assert f.bucket is not None
+        assert f.value_date is not None
+        return (f.bucket, f.currency, _STAGE_ORDER[f.stage], f.value_date, f.id)
+
+    listed = sorted(counted, key=order)[:list_limit]
+    listed_excluded = sorted(excluded, key=order)[:list_limit]
+    loaded = _load_flows(session, [f.id for f in listed + listed_excluded])
+    successors = _load_commitments(
+        session,
+        {successor_of[f.commitment_id] for f in listed_excluded if f.commitment_id in successor_of},
+    )
 
     return FundingReport(
         query=query,
@@ -566,12 +636,40 @@ def funding_report(session: Session, query: FundingQuery) -> FundingReport:
         totals=totals,
         converted_rows=converted_rows,
         converted_total=converted_total,
-        lines=lines,
-        excluded=excluded,
-        rate_sources=sorted({leg.source_name for leg in legs}),
-        rate_dates=sorted({leg.rate_on for leg in legs}),
+        flow_count=len(counted),
+        lines=[FlowLine(f, loaded[f.id]) for f in listed],
+        excluded_count=len(excluded),
+        excluded=[
+            FlowLine(f, loaded[f.id], successors.get(successor_of.get(f.commitment_id, 0)))
+            for f in listed_excluded
+        ],
+        legs=sorted(legs),
         charts=_charts(rows, converted_rows, query.convert_to),
     )
+
+
+def _load_flows(session: Session, ids: list[int]) -> dict[int, MoneyFlow]:
+    if not ids:
+        return {}
+    flows = session.scalars(
+        select(MoneyFlow)
+        .where(MoneyFlow.id.in_(ids))
+        .options(
+            selectinload(MoneyFlow.commitment)
+            .selectinload(Commitment.citations)
+            .selectinload(Citation.source),
+            selectinload(MoneyFlow.provider),
+            selectinload(MoneyFlow.receiver),
+            selectinload(MoneyFlow.citations).selectinload(Citation.source),
+        )
+    )
+    return {flow.id: flow for flow in flows}
+
+
+def _load_commitments(session: Session, ids: set[int]) -> dict[int, Commitment]:
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Commitment).where(Commitment.id.in_(ids)))}
 
 
 def _charts(
@@ -652,9 +750,9 @@ def csv_rows(report: FundingReport) -> list[list[object]]:
                     cell.amount,
                     cell.qualifier,
                     cell.approximate,
-                    cell.part(AmountQualifier.up_to),
-                    cell.part(AmountQualifier.approximately),
-                    cell.part(AmountQualifier.at_least),
+                    cell.part(AmountQualifier.up_to.value),
+                    cell.part(AmountQualifier.approximately.value),
+                    cell.part(AmountQualifier.at_least.value),
                     len(cell.flows),
                     " ".join(str(i) for i in cell.flow_ids),
                     None,

@@ -95,7 +95,6 @@ def funding_report(
         "charts": _charts(report, settings.pledges_locale),
         "cell_anchor": funding.cell_anchor,
         "groups": report.cell_lines(),
-        "flow_limit": funding.FLOW_LIST_LIMIT,
     }
     return templates.TemplateResponse(request, "funding/report.html", context)
 
