@@ -109,6 +109,9 @@ class RateBook:
             conditions.append(ExchangeRate.source_name == source)
         self._pairs: dict[tuple[str, str], list[RateUsed]] = {}
         self._dates: dict[tuple[str, str], list[dt.date]] = {}
+        self._factors: dict[
+            tuple[str, str, dt.date], tuple[Fraction, tuple[RateUsed, ...]] | None
+        ] = {}
         query = select(
             ExchangeRate.rate_on,
             ExchangeRate.base_currency,
@@ -147,19 +150,34 @@ class RateBook:
             return 1 / Fraction(inverse.rate), inverse
         return None
 
-    def convert(self, amount: Decimal, source: str, target: str, on: dt.date) -> Conversion | None:
-        """`amount` in `source` currency, in `target` currency on `on`; None if no rate."""
+    def factor(
+        self, source: str, target: str, on: dt.date
+    ) -> tuple[Fraction, tuple[RateUsed, ...]] | None:
+        """What one unit of `source` is worth in `target` on `on`, and the rates used."""
+        key = (source, target, on)
+        if key not in self._factors:
+            self._factors[key] = self._find_factor(source, target, on)
+        return self._factors[key]
+
+    def _find_factor(
+        self, source: str, target: str, on: dt.date
+    ) -> tuple[Fraction, tuple[RateUsed, ...]] | None:
         if source == target:
-            return Conversion(Fraction(amount), target, on, ())
+            return Fraction(1), ()
         step = self._step(source, target, on)
         if step is not None:
-            return Conversion(Fraction(amount) * step[0], target, on, (step[1],))
+            return step[0], (step[1],)
         if PIVOT in (source, target):
             return None
         first = self._step(source, PIVOT, on)
         second = self._step(PIVOT, target, on)
         if first is None or second is None:
             return None
-        return Conversion(
-            Fraction(amount) * first[0] * second[0], target, on, (first[1], second[1])
-        )
+        return first[0] * second[0], (first[1], second[1])
+
+    def convert(self, amount: Decimal, source: str, target: str, on: dt.date) -> Conversion | None:
+        """`amount` in `source` currency, in `target` currency on `on`; None if no rate."""
+        found = self.factor(source, target, on)
+        if found is None:
+            return None
+        return Conversion(Fraction(amount) * found[0], target, on, found[1])

@@ -256,7 +256,17 @@ class FlowFacts:
     bucket: Bucket | None = None
     attributed_by: str = ""
     value_date: dt.date | None = None
-    conversion: Conversion | None = None
+    # Set when converting: one unit of the flow's currency in the reporting currency.
+    factor: Fraction | None = None
+    legs: tuple[RateUsed, ...] = ()
+    target: str | None = None
+
+    @property
+    def conversion(self) -> Conversion | None:
+        if self.factor is None or self.target is None:
+            return None
+        amount = Fraction(self.amount_minor, 10 ** money.currency_exponent(self.currency))
+        return Conversion(amount * self.factor, self.target, self.value_date, self.legs)
 
 
 def attribute(facts: FlowFacts, basis: Basis, fy_month: int) -> None:
@@ -384,23 +394,37 @@ class ConvertedCell:
 
     currency: str
     stage: FlowStage
-    amount: Fraction = Fraction(0)
     converted: int = 0
     missing: int = 0
     legs: set[RateUsed] = field(default_factory=set)
     qualifiers: set[str] = field(default_factory=set)
     flows: list[FlowFacts] = field(default_factory=list)
+    # Minor units summed per (currency, factor): Σ aᵢ·f = f·Σ aᵢ, exactly, with
+    # one Fraction product per distinct rate instead of one per flow.
+    parts: dict[tuple[str, Fraction], int] = field(default_factory=dict)
 
     def add(self, facts: FlowFacts) -> None:
         self.flows.append(facts)
-        if facts.conversion is None:
+        if facts.factor is None:
             self.missing += 1
             return
-        self.amount += facts.conversion.amount
+        key = (facts.currency, facts.factor)
+        self.parts[key] = self.parts.get(key, 0) + facts.amount_minor
         self.converted += 1
-        self.legs.update(facts.conversion.legs)
+        self.legs.update(facts.legs)
         if facts.qualifier != AmountQualifier.exact:
             self.qualifiers.add(facts.qualifier)
+
+    @property
+    def amount(self) -> Fraction:
+        exponents = {cur: 10 ** money.currency_exponent(cur) for cur, _ in self.parts}
+        return sum(
+            (
+                Fraction(minor, exponents[cur]) * factor
+                for (cur, factor), minor in self.parts.items()
+            ),
+            Fraction(0),
+        )
 
     @property
     def rounded(self) -> Decimal:
@@ -544,6 +568,7 @@ def funding_report(
 
     counted: list[FlowFacts] = []
     excluded: list[FlowFacts] = []
+    fy_months: dict[int | None, int] = {}
     stages = {stage.value: stage for stage in FlowStage}
     for row in rows_:
         (fid, cid, stage, minor, currency, qualifier, value_on, p_start, p_end, provider_id,
@@ -552,7 +577,9 @@ def funding_report(
             fid, cid, stages[stage], minor, currency, qualifier, value_on, p_start, p_end,
             provider_id, announced_on, status,
         )  # fmt: skip
-        attribute(facts, query.basis, tree.fiscal_month(facts.provider_id))
+        if facts.provider_id not in fy_months:
+            fy_months[facts.provider_id] = tree.fiscal_month(facts.provider_id)
+        attribute(facts, query.basis, fy_months[facts.provider_id])
         bucket = facts.bucket
         assert bucket is not None
         if query.period is not None and not (
@@ -581,22 +608,23 @@ def funding_report(
             )
             for f in every:
                 if f.value_date is not None:
-                    f.conversion = book.convert(
-                        money.from_minor_units(f.amount_minor, f.currency),
-                        f.currency,
-                        query.convert_to,
-                        f.value_date,
-                    )
+                    found = book.factor(f.currency, query.convert_to, f.value_date)
+                    if found is not None:
+                        f.factor, f.legs, f.target = found[0], found[1], query.convert_to
         for f in counted:
-            if f.conversion is not None:
-                legs.update(f.conversion.legs)
+            legs.update(f.legs)
 
     by_row: dict[tuple[Bucket, str], dict[FlowStage, Cell]] = {}
     by_currency: dict[str, dict[FlowStage, Cell]] = {}
     for f in counted:
         assert f.bucket is not None
-        by_row.setdefault((f.bucket, f.currency), _new_cells(f.currency))[f.stage].add(f)
-        by_currency.setdefault(f.currency, _new_cells(f.currency))[f.stage].add(f)
+        key = (f.bucket, f.currency)
+        if key not in by_row:
+            by_row[key] = _new_cells(f.currency)
+        if f.currency not in by_currency:
+            by_currency[f.currency] = _new_cells(f.currency)
+        by_row[key][f.stage].add(f)
+        by_currency[f.currency][f.stage].add(f)
     rows = [Row(b, cur, cells) for (b, cur), cells in sorted(by_row.items())]
     totals = [Row(None, cur, cells) for cur, cells in sorted(by_currency.items())]
 
@@ -608,10 +636,9 @@ def funding_report(
         overall = {stage: ConvertedCell(target, stage) for stage in FlowStage}
         for f in counted:
             assert f.bucket is not None
-            cells = per_bucket.setdefault(
-                f.bucket, {stage: ConvertedCell(target, stage) for stage in FlowStage}
-            )
-            cells[f.stage].add(f)
+            if f.bucket not in per_bucket:
+                per_bucket[f.bucket] = {stage: ConvertedCell(target, stage) for stage in FlowStage}
+            per_bucket[f.bucket][f.stage].add(f)
             overall[f.stage].add(f)
         converted_rows = [ConvertedRow(b, c) for b, c in sorted(per_bucket.items())]
         converted_total = ConvertedRow(None, overall)
