@@ -196,6 +196,10 @@ def test_no_rate_means_not_converted_never_guessed(
     pledged = report.converted_total.cells[FlowStage.pledge]
     assert pledged.converted == 0
     assert pledged.missing == 6
+    # No bar rather than a bar that understates.
+    (chart,) = report.charts
+    assert chart.currency == "JPY"
+    assert set(chart.pledged) == {None}
 
 
 # ------------------------------------------------------------ page and CSV

@@ -475,8 +475,10 @@ class ChartData:
     currency: str
     approximate: bool
     labels: list[str]
-    pledged: list[Decimal]
-    paid: list[Decimal]
+    # None where a converted figure is incomplete (a flow had no rate): no bar
+    # is better than a bar that understates.
+    pledged: list[Decimal | None]
+    paid: list[Decimal | None]
 
 
 @dataclass
@@ -699,6 +701,10 @@ def _load_commitments(session: Session, ids: set[int]) -> dict[int, Commitment]:
     return {c.id: c for c in session.scalars(select(Commitment).where(Commitment.id.in_(ids)))}
 
 
+def _complete(cell: ConvertedCell) -> Decimal | None:
+    return None if cell.missing else cell.rounded
+
+
 def _charts(
     rows: list[Row], converted_rows: list[ConvertedRow], convert_to: str | None
 ) -> list[ChartData]:
@@ -709,8 +715,8 @@ def _charts(
                 currency=convert_to,
                 approximate=any(r.cells[s].approximate for r in converted_rows for s in FlowStage),
                 labels=[r.bucket.label for r in converted_rows if r.bucket],
-                pledged=[r.cells[FlowStage.pledge].rounded for r in converted_rows],
-                paid=[r.cells[FlowStage.disbursement].rounded for r in converted_rows],
+                pledged=[_complete(r.cells[FlowStage.pledge]) for r in converted_rows],
+                paid=[_complete(r.cells[FlowStage.disbursement]) for r in converted_rows],
             )
         ]
     charts: dict[str, ChartData] = {}
