@@ -376,3 +376,42 @@ def test_listing_is_capped_but_totals_count_every_flow(
     assert len(capped.lines) == 2
     # The first flows in the order of the figures: FY2021-22 EUR pledges first.
     assert [ln.flow.id for ln in capped.lines] == [fx.flows["B"].id, fx.flows["C2"].id]
+
+
+def test_demo_csv_exact_output(client: TestClient, demo: Session) -> None:
+    rates.import_rates(demo, (DATA / "ecb-sample.csv").read_text(), filename="ecb-sample.csv")
+    demo.commit()
+    home_office = demo.scalars(select(Actor).where(Actor.name == "UK Home Office")).one()
+    response = client.get(f"/funding.csv?provider={home_office.id}&by=fiscal-year&convert_to=GBP")
+    flow_id = response.text.split("\r\n")[1].split(",")[14]
+    assert response.text == (
+        "basis,period,period_start,period_end,figure,currency,stage,amount,qualifier,"
+        "is_approximate,up_to_amount,approximately_amount,at_least_amount,flow_count,flow_ids,"
+        "unconverted_flow_count,rate_dates,rate_sources\r\n"
+        "fiscal-year,FY2020-21,2020-04-01,2021-03-31,as stated,EUR,pledge,31400000.00,exact,"
+        f"false,0.00,0.00,0.00,1,{flow_id},,,\r\n"
+        "fiscal-year,all,,,as stated,EUR,pledge,31400000.00,exact,"
+        f"false,0.00,0.00,0.00,1,{flow_id},,,\r\n"
+        "fiscal-year,FY2020-21,2020-04-01,2021-03-31,converted,GBP,pledge,28106140.00,"
+        f"approximately,true,,,,1,{flow_id},0,2020-11-27,{rates.ECB_SOURCE_NAME}\r\n"
+        "fiscal-year,all,,,converted,GBP,pledge,28106140.00,"
+        f"approximately,true,,,,1,{flow_id},0,2020-11-27,{rates.ECB_SOURCE_NAME}\r\n"
+    )
+    assert 'filename="funding.csv"' in response.headers["content-disposition"]
+
+
+def test_empty_database_and_unknown_rate_table(
+    client: TestClient, session: Session, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    page = client.get(f"/funding?provider={fx.ngo.id}")
+    assert page.status_code == 200
+    assert "No money flows match these filters." in page.text
+    assert client.get("/rates?source=nothing").status_code == 200
+    report = funding.funding_report(
+        session,
+        funding.parse_query(
+            session, {"provider": str(fx.france.id), "convert_to": "GBP", "rates": "Another table"}
+        ),
+    )
+    assert report.converted_total is not None
+    assert report.converted_total.cells[FlowStage.commitment].missing == 1
