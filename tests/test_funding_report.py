@@ -296,6 +296,7 @@ def test_page_links_each_figure_to_its_flows_and_quotes(
         ("stage=paid", "stage: use one of"),
         ("by=decade", "by: use calendar-year or fiscal-year"),
         ("period=20x0", "period:"),
+        ("period=FY2020-21", "is a fiscal year, whose months depend on the provider"),
         ("currency=XXX", "currency:"),
         ("convert_to=EURO", "convert_to:"),
         ("provider=999999999", "provider: there is no actor"),
@@ -415,3 +416,16 @@ def test_empty_database_and_unknown_rate_table(
     )
     assert report.converted_total is not None
     assert report.converted_total.cells[FlowStage.commitment].missing == 1
+
+
+def test_status_superseded_without_a_link_is_also_left_out(
+    session: Session, fx: funding_fixture.Fixture
+) -> None:
+    fx.b.status = "superseded"
+    session.commit()
+    report = funding.funding_report(session, FundingQuery(provider=fx.uk, basis=Basis.fiscal_year))
+    assert _figures(report)[("FY2021-22", "EUR", "pledge")] == (D("30000000.00"), "exact")
+    assert {(ln.flow.id, ln.superseded_by) for ln in report.excluded} == {
+        (fx.flows["B"].id, None),
+        (fx.flows["C1"].id, fx.c2),
+    }

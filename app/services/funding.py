@@ -128,6 +128,11 @@ def parse_query(session: Session, raw: Mapping[str, str | None]) -> FundingQuery
         try:
             period = periods.parse_period(get("period"), fy_month)
         except periods.PeriodError as exc:
+            if provider is None and "fiscal years here start in January" in str(exc):
+                raise FundingQueryError(
+                    f"period: {get('period')!r} is a fiscal year, whose months depend on the "
+                    "provider; choose a provider, or give dates such as 2020-04-01/2021-03-31"
+                ) from None
             raise FundingQueryError(f"period: {exc}") from None
     currency = None
     if get("currency"):
