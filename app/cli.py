@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 from sqlalchemy import Engine
 
-from app import db
+from app import cli_funding, db
 from app.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(
@@ -28,6 +28,8 @@ db_app = typer.Typer(
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(cli_funding.rates_app, name="rates")
+app.add_typer(cli_funding.report_app, name="report")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

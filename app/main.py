@@ -10,7 +10,7 @@ from app import db, openapi
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
-from app.web import errors, pages
+from app.web import errors, funding, pages
 from app.web.limits import BodyLimitMiddleware
 from app.web.templating import make_templates
 
@@ -35,6 +35,7 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=db.PACKAGE_DIR / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(funding.router)
     app.include_router(api_v1.router)
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, upload_paths=("/import",))

@@ -36,6 +36,23 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
+# Downloads are documented by their file type, whatever the route declared.
+DOWNLOAD_TYPES = {
+    ".csv": "text/csv",
+    ".ics": "text/calendar",
+    ".atom": "application/atom+xml",
+    ".zip": "application/zip",
+}
+
+
+def _document_download(path: str, operation: dict[str, Any]) -> None:
+    for suffix, media_type in DOWNLOAD_TYPES.items():
+        if path.endswith(suffix):
+            ok = operation.setdefault("responses", {}).setdefault("200", {})
+            ok["description"] = ok.get("description") or "The file."
+            ok["content"] = {media_type: {"schema": {"type": "string"}}}
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -53,6 +70,7 @@ def install(app: FastAPI) -> None:
             schemas.pop(name, None)
         for path, operations in spec.get("paths", {}).items():
             for operation in operations.values():
+                _document_download(path, operation)
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
                 responses.setdefault(

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
@@ -33,6 +34,11 @@ def write_token(session: Session, clock: FixedClock) -> str:
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+# A request can match the schema's types and still name something that does
+# not exist (currency "000", an unknown actor): a clear 400 is the right
+# answer there, so that check is off. Every other check stays on: no 5xx,
+# documented status codes and content types, responses matching their schema.
+EXCLUDED = [positive_data_acceptance]
 FUZZ = settings(
     max_examples=30,
     derandomize=True,
@@ -44,10 +50,12 @@ FUZZ = settings(
 @schema.parametrize()
 @FUZZ
 def test_api_anonymous(case: schemathesis.Case) -> None:
-    case.call_and_validate()
+    case.call_and_validate(excluded_checks=EXCLUDED)
 
 
 @schema.parametrize()
 @FUZZ
 def test_api_with_write_token(case: schemathesis.Case, write_token: str) -> None:
-    case.call_and_validate(headers={"Authorization": f"Bearer {write_token}"})
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {write_token}"}, excluded_checks=EXCLUDED
+    )

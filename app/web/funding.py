@@ -1,0 +1,136 @@
+"""The funding report (/funding, /funding.csv) and the public list of exchange rates (/rates)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import charts, money
+from app.csvutil import rows_to_csv
+from app.models import Actor
+from app.services import funding, rates
+from app.vocab import FlowStage, PublicationState
+from app.web.deps import SessionDep, SettingsDep, TemplatesDep
+
+router = APIRouter()
+
+_PARAMS = ("provider", "receiver", "stage", "period", "currency", "by", "convert_to", "rates")
+
+
+def _query(request: Request, session: Session) -> funding.FundingQuery:
+    raw = {name: request.query_params.get(name) for name in _PARAMS}
+    for name, value in raw.items():
+        if value is not None and len(value) > 300:
+            raise HTTPException(400, f"{name}: too long")
+    try:
+        return funding.parse_query(session, raw)
+    except funding.FundingQueryError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def _charts(report: funding.FundingReport, locale: str) -> list[tuple[funding.ChartData, Markup]]:
+    drawn = []
+    for chart in report.charts:
+        currency = chart.currency
+
+        def fmt(value: Decimal, currency: str = currency) -> str:
+            return money.format_money(
+                value.quantize(Decimal(1).scaleb(-money.currency_exponent(currency))),
+                currency,
+                style="short",
+                locale=locale,
+            )
+
+        approx = " (approximate: converted)" if chart.approximate else ""
+        svg = charts.bar_chart(
+            f"Pledged and paid by year, {currency}{approx}",
+            chart.labels,
+            [
+                charts.Series("Pledged", chart.pledged),
+                charts.Series("Paid (disbursed)", chart.paid),
+            ],
+            description=f"Bars of the amounts pledged and disbursed in {currency} for each "
+            "year; the table below the chart gives the same figures.",
+            format_value=fmt,
+        )
+        drawn.append((chart, svg))
+    return drawn
+
+
+@router.get("/funding", response_class=HTMLResponse, summary="Funding report")
+def funding_report(
+    request: Request, session: SessionDep, templates: TemplatesDep, settings: SettingsDep
+) -> HTMLResponse:
+    """Money pledged, committed, disbursed and spent, per currency, stage and year.
+
+    Parameters: `provider`, `receiver` (actor id or name; includes the actor's
+    sub-units), `stage`, `period` (e.g. 2020, FY2020-21, 2019-01-01/..),
+    `currency` (flows in this currency only), `by` (calendar-year or
+    fiscal-year: the provider's), `convert_to` (a reporting currency; converted
+    figures are approximate) and `rates` (one rate table by name).
+    """
+    query = _query(request, session)
+    report = funding.funding_report(session, query)
+    actors = list(
+        session.scalars(
+            select(Actor)
+            .where(Actor.deleted_at.is_(None), Actor.state == PublicationState.published)
+            .order_by(Actor.name)
+        )
+    )
+    context = {
+        "report": report,
+        "q": query,
+        "actors": actors,
+        "stages": list(FlowStage),
+        "stage_labels": funding.STAGE_LABELS,
+        "currencies": [code for code, _name in money.all_currencies()],
+        "rate_tables": [name for name, *_ in rates.list_rates(session, per_page=1).sources],
+        "charts": _charts(report, settings.pledges_locale),
+        "cell_anchor": funding.cell_anchor,
+        "groups": report.cell_lines(),
+    }
+    return templates.TemplateResponse(request, "funding/report.html", context)
+
+
+@router.get("/funding.csv", summary="Funding report as CSV")
+def funding_report_csv(request: Request, session: SessionDep) -> StreamingResponse:
+    """The figures of /funding with the same parameters, one row per year, currency and stage."""
+    query = _query(request, session)
+    report = funding.funding_report(session, query)
+    body = rows_to_csv(funding.CSV_HEADER, funding.csv_rows(report))
+    return StreamingResponse(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="funding.csv"'},
+    )
+
+
+@router.get("/rates", response_class=HTMLResponse, summary="Exchange rates")
+def rate_list(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    currency: Annotated[str | None, Query(max_length=3)] = None,
+    source: Annotated[str | None, Query(max_length=300)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> HTMLResponse:
+    """Imported exchange rates, newest first; filter by `currency` or rate table (`source`)."""
+    code = None
+    if currency:
+        try:
+            code = money.normalise_currency(currency)
+        except money.MoneyError as exc:
+            raise HTTPException(400, f"currency: {exc}") from None
+    listing = rates.list_rates(session, currency=code, source=source or None, page=page)
+    return templates.TemplateResponse(
+        request,
+        "rates/list.html",
+        {"listing": listing, "currency": code or "", "source": source or ""},
+    )

@@ -1,0 +1,431 @@
+"""The funding report: hand-computed totals over tests/funding_fixture.py, page, CSV and CLI.
+
+Runs on SQLite and on PostgreSQL (the whole suite runs twice).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Actor, ExchangeRate
+from app.services import funding, rates
+from app.services.funding import Basis, FundingQuery
+from app.vocab import FlowStage
+from tests import funding_fixture
+
+DATA = Path(__file__).parent / "data"
+D = Decimal
+
+
+@pytest.fixture
+def fx(session: Session) -> funding_fixture.Fixture:
+    built = funding_fixture.build(session)
+    session.commit()
+    return built
+
+
+@pytest.fixture
+def ecb_rates(session: Session) -> None:
+    rates.import_rates(session, (DATA / "ecb-sample.csv").read_text(), filename="ecb-sample.csv")
+    session.commit()
+
+
+def _figures(report: funding.FundingReport) -> dict[tuple[str, str, str], tuple[Decimal, str]]:
+    out = {}
+    for row in [*report.rows, *report.totals]:
+        for stage, cell in row.cells.items():
+            if cell.flows:
+                label = row.bucket.label if row.bucket else "all"
+                out[(label, row.currency, stage.value)] = (cell.amount, cell.qualifier)
+    return out
+
+
+def test_fiscal_year_totals_by_hand(session: Session, fx: funding_fixture.Fixture) -> None:
+    # Provider = the UK government: its Home Office is included (a sub-unit) and
+    # inherits the April fiscal year.
+    report = funding.funding_report(session, FundingQuery(provider=fx.uk, basis=Basis.fiscal_year))
+    assert _figures(report) == {
+        # B (up to €10m) + C2 €25m + C3 "a further" €5m; C1 superseded, not counted.
+        ("FY2021-22", "EUR", "pledge"): (D("40000000.00"), "up_to"),
+        # C1's €4m was paid before it was superseded: paid money stays counted.
+        ("FY2021-22", "EUR", "disbursement"): (D("4000000.00"), "exact"),
+        ("FY2023-24", "GBP", "pledge"): (D("141000000.00"), "exact"),
+        # A4 has no period: counted by its value date, 30 September 2023.
+        ("FY2023-24", "GBP", "disbursement"): (D("60000000.00"), "exact"),
+        ("FY2024-25", "GBP", "pledge"): (D("191000000.00"), "exact"),
+        ("FY2025-26", "GBP", "pledge"): (D("144000000.00"), "exact"),
+        ("all", "EUR", "pledge"): (D("40000000.00"), "up_to"),
+        ("all", "EUR", "disbursement"): (D("4000000.00"), "exact"),
+        ("all", "GBP", "pledge"): (D("476000000.00"), "exact"),
+        ("all", "GBP", "disbursement"): (D("60000000.00"), "exact"),
+    }
+    eur = next(r for r in report.totals if r.currency == "EUR")
+    assert eur.cells[FlowStage.pledge].part("up_to") == D("10000000.00")
+    # The superseded pledge is listed, with what replaced it.
+    assert [(ln.flow.id, ln.superseded_by) for ln in report.excluded] == [
+        (fx.flows["C1"].id, fx.c2)
+    ]
+    # The draft's £999m is nowhere; C2's two makers do not count it twice.
+    assert fx.flows["D"].id not in {ln.flow.id for ln in report.lines + report.excluded}
+    assert [ln.flow.id for ln in report.lines].count(fx.flows["C2"].id) == 1
+
+
+def test_calendar_years_show_fiscal_periods_as_spans(
+    session: Session, fx: funding_fixture.Fixture
+) -> None:
+    report = funding.funding_report(session, FundingQuery(provider=fx.home_office))
+    figures = _figures(report)
+    # Home Office alone: B and A, not the UK government's C pledges.
+    assert figures[("2021", "EUR", "pledge")] == (D("10000000.00"), "up_to")
+    assert figures[("2023", "GBP", "disbursement")] == (D("60000000.00"), "exact")
+    # A fiscal year covers two calendar years: shown as a span, never split.
+    assert figures[("2023–2024", "GBP", "pledge")] == (D("141000000.00"), "exact")
+    assert figures[("2024–2025", "GBP", "pledge")] == (D("191000000.00"), "exact")
+    assert figures[("2025–2026", "GBP", "pledge")] == (D("144000000.00"), "exact")
+    assert [r.bucket.label for r in report.rows if r.bucket] == [
+        "2021",
+        "2023",
+        "2023–2024",
+        "2024–2025",
+        "2025–2026",
+    ]
+
+
+def test_filters_stage_currency_receiver_and_period(
+    session: Session, fx: funding_fixture.Fixture
+) -> None:
+    def q(**raw: str) -> dict[tuple[str, str, str], tuple[Decimal, str]]:
+        query = funding.parse_query(session, raw)
+        return _figures(funding.funding_report(session, query))
+
+    assert q(provider=str(fx.uk.id), stage="disbursement", by="fiscal-year") == {
+        ("FY2021-22", "EUR", "disbursement"): (D("4000000.00"), "exact"),
+        ("FY2023-24", "GBP", "disbursement"): (D("60000000.00"), "exact"),
+        ("all", "EUR", "disbursement"): (D("4000000.00"), "exact"),
+        ("all", "GBP", "disbursement"): (D("60000000.00"), "exact"),
+    }
+    assert set(q(currency="usd")) == {("2022", "USD", "commitment"), ("all", "USD", "commitment")}
+    assert q(receiver=fx.ngo.name)[("all", "USD", "commitment")] == (
+        D("3000000.00"),
+        "approximately",
+    )
+    # Years within FY2024-25..FY2025-26 only.
+    figures = q(provider=str(fx.uk.id), by="fiscal-year", period="2024-04-01/..")
+    assert figures[("all", "GBP", "pledge")] == (D("335000000.00"), "exact")
+    assert ("all", "EUR", "pledge") not in figures
+
+
+def test_conversion_to_sterling_by_hand(
+    session: Session, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    report = funding.funding_report(
+        session, FundingQuery(provider=fx.uk, basis=Basis.fiscal_year, convert_to="GBP")
+    )
+    fy21 = next(r for r in report.converted_rows if r.bucket and r.bucket.label == "FY2021-22")
+    pledged = fy21.cells[FlowStage.pledge]
+    # 10m × 0.85873 + 25m × 0.85425 + 5m × 0.85513 = 8,587,300 + 21,356,250 + 4,275,650
+    assert pledged.rounded == D("34219200.00")
+    assert pledged.approximate
+    assert pledged.is_ceiling  # includes the "up to" €10m
+    assert pledged.qualifier == "up_to"
+    assert [str(d) for d in pledged.rate_dates] == ["2021-07-20", "2021-09-15", "2021-11-10"]
+    assert pledged.rate_sources == [rates.ECB_SOURCE_NAME]
+    assert fy21.cells[FlowStage.disbursement].rounded == D("3441320.00")  # 4m × 0.86033
+    # Sterling flows are not converted, and so not approximate.
+    fy23 = next(r for r in report.converted_rows if r.bucket and r.bucket.label == "FY2023-24")
+    assert fy23.cells[FlowStage.pledge].rounded == D("141000000.00")
+    assert not fy23.cells[FlowStage.pledge].approximate
+    assert report.converted_total is not None
+    total = report.converted_total.cells[FlowStage.pledge]
+    assert total.rounded == D("476000000.00") + D("34219200.00")
+
+
+def test_weekend_value_date_uses_fridays_rate_inverted_and_rounded_once(
+    session: Session, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    report = funding.funding_report(
+        session,
+        FundingQuery(provider=fx.home_office, stage=FlowStage.disbursement, convert_to="EUR"),
+    )
+    (line,) = report.lines
+    assert line.flow.value_on is not None
+    assert line.flow.value_on.isoformat() == "2023-09-30"  # a Saturday
+    assert line.conversion is not None
+    (leg,) = line.conversion.legs
+    assert (leg.rate_on.isoformat(), leg.base, leg.quote, leg.rate) == (
+        "2023-09-29",
+        "EUR",
+        "GBP",
+        D("0.8646"),
+    )
+    # £60,000,000 / 0.8646 = €69,396,252.6023594… → €69,396,252.60 (half even, at display)
+    assert line.conversion.rounded == D("69396252.60")
+    # The source's own equivalent is kept apart from the computed one.
+    assert line.flow.stated_equivalent == D("69100000.00")
+
+
+def test_cross_rate_through_the_euro(
+    session: Session, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    report = funding.funding_report(session, FundingQuery(provider=fx.france, convert_to="GBP"))
+    (line,) = report.lines
+    assert line.conversion is not None
+    # $3,000,000 / 1.0540 × 0.84560 = £2,406,831.1195… on 4 May 2022
+    assert line.conversion.rounded == D("2406831.12")
+    assert [(leg.base, leg.quote) for leg in line.conversion.legs] == [
+        ("EUR", "USD"),
+        ("EUR", "GBP"),
+    ]
+
+
+def test_no_rate_means_not_converted_never_guessed(
+    session: Session, fx: funding_fixture.Fixture
+) -> None:
+    report = funding.funding_report(session, FundingQuery(provider=fx.uk, convert_to="JPY"))
+    assert report.converted_total is not None
+    pledged = report.converted_total.cells[FlowStage.pledge]
+    assert pledged.converted == 0
+    assert pledged.missing == 6
+    # No bar rather than a bar that understates.
+    (chart,) = report.charts
+    assert chart.currency == "JPY"
+    assert set(chart.pledged) == {None, Decimal(0)}  # 0 where a year has no pledge at all
+
+
+# ------------------------------------------------------------ page and CSV
+
+
+def _page_figures(page: str) -> set[tuple[str, str, str, str]]:
+    """(table, period, currency, stage, value) of every <data> figure in the report tables."""
+    found = set()
+    for table_id in ("by-year", "totals", "converted"):
+        match = re.search(rf'<table class="report" id="{table_id}">(.*?)</table>', page, re.S)
+        if not match:
+            continue
+        for row in re.findall(r"<tr(.*?)</tr>", match.group(1), re.S):
+            period = re.search(r'data-period="([^"]*)"', row)
+            currency = re.search(r'data-currency="([^"]*)"', row)
+            head = re.search(r'<th scope="row">([A-Z]{3})</th>', row)
+            for stage, value in re.findall(
+                r'data-stage="(\w+)">.*?(?:<data value="([^"]*)"|</td>)', row, re.S
+            ):
+                if value:
+                    cur = currency.group(1) if currency else head.group(1) if head else "?"
+                    if table_id == "converted":
+                        cur = "converted"
+                    label = html.unescape(period.group(1)) if period else "all"
+                    found.add((label, cur, stage, value))
+    return found
+
+
+def _csv_figures(text: str) -> set[tuple[str, str, str, str]]:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return {
+        (
+            r["period"],
+            "converted" if r["figure"] == "converted" else r["currency"],
+            r["stage"],
+            r["amount"],
+        )
+        for r in rows
+    }
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        "by=fiscal-year",
+        "by=fiscal-year&convert_to=GBP",
+        "convert_to=EUR&stage=disbursement",
+        "currency=EUR",
+    ],
+)
+def test_csv_matches_the_page(
+    client: TestClient, fx: funding_fixture.Fixture, ecb_rates: None, params: str
+) -> None:
+    query = f"provider={fx.uk.id}&{params}"
+    page = client.get(f"/funding?{query}")
+    assert page.status_code == 200
+    sheet = client.get(f"/funding.csv?{query}")
+    assert sheet.status_code == 200
+    assert sheet.headers["content-type"].startswith("text/csv")
+    page_figures = _page_figures(page.text)
+    assert page_figures  # the parser found figures
+    assert page_figures == _csv_figures(sheet.text)
+
+
+def test_page_links_each_figure_to_its_flows_and_quotes(
+    client: TestClient, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    page = client.get(f"/funding?provider={fx.uk.id}&by=fiscal-year&convert_to=EUR").text
+    anchor = "flows-2021-04-01_2022-03-31-EUR-pledge"
+    assert f'href="#{anchor}"' in page
+    section = page.split(f'id="{anchor}"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/commitments/{fx.c2.id}"' in section
+    assert f'href="/commitments/{fx.c3.id}"' in section
+    assert "a further €5 million" in section  # the quote behind the figure
+    assert "top-up" in section
+    # Superseded: listed apart, not behind any figure.
+    excluded = page.split('id="excluded"', 1)[1]
+    assert f'href="/commitments/{fx.c1.id}"' in excluded
+    assert f'href="/commitments/{fx.c2.id}"' in excluded
+    # The stated equivalent beside the computed one, each labelled.
+    row = page.split(f'id="flow-{fx.flows["A4"].id}"', 1)[1].split("</tr>", 1)[0]
+    assert "€69,100,000.00" in row
+    assert "stated by the source" in row
+    assert "≈ €69,396,252.60" in row
+    assert "1 EUR = 0.8646 GBP" in row
+    # Ceilings are shown as ceilings.
+    assert "up to" in page
+    assert '<svg class="chart"' in page
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("stage=paid", "stage: use one of"),
+        ("by=decade", "by: use calendar-year or fiscal-year"),
+        ("period=20x0", "period:"),
+        ("period=FY2020-21", "is a fiscal year, whose months depend on the provider"),
+        ("currency=XXX", "currency:"),
+        ("convert_to=EURO", "convert_to:"),
+        ("provider=999999999", "provider: there is no actor"),
+        ("provider=Nobody", "provider: no actor is named"),
+        ("provider=" + "9" * 40, "provider: there is no actor"),
+    ],
+)
+def test_bad_parameters_are_400_not_500(client: TestClient, params: str, message: str) -> None:
+    for path in ("/funding", "/funding.csv"):
+        response = client.get(f"{path}?{params}")
+        assert response.status_code == 400, (path, params)
+        assert message in html.unescape(response.text)
+
+
+# ------------------------------------------------------------ the demo (issue 6, done when)
+
+
+def test_demo_report_shows_the_uk_pledge_to_france(client: TestClient, demo: Session) -> None:
+    home_office = demo.scalars(select(Actor).where(Actor.name == "UK Home Office")).one()
+    france = demo.scalars(
+        select(Actor).where(Actor.name == "French Ministry of the Interior")
+    ).one()
+    base = f"/funding?provider={home_office.id}&receiver={france.id}"
+    page = client.get(base).text
+    by_year = page.split('id="by-year"', 1)[1].split("</table>", 1)[0]
+    row = by_year.split('data-period="2020"', 1)[1].split("</tr>", 1)[0]
+    assert "€31.4 million" in row
+    assert row.count('<span class="muted">—</span>') == 3  # nothing committed, paid or spent
+    fiscal = client.get(base + "&by=fiscal-year").text
+    assert 'data-period="FY2020-21"' in fiscal
+    assert "counted by value date" in fiscal  # the flow has no period
+
+    rates.import_rates(demo, (DATA / "ecb-sample.csv").read_text(), filename="ecb-sample.csv")
+    demo.commit()
+    converted = client.get(base + "&by=fiscal-year&convert_to=GBP").text
+    table = converted.split('id="converted"', 1)[1].split("</table>", 1)[0]
+    # 28 November 2020 was a Saturday: Friday 27 November's rate is used.
+    assert '≈</span> <data value="28106140.00">£28.1 million</data>' in table
+    assert "at 1 EUR = 0.8951 GBP of 27 November 2020" in table
+    assert rates.ECB_SOURCE_NAME in table
+    assert "approximate" in converted
+
+
+def test_rates_page_lists_rates(client: TestClient, session: Session, ecb_rates: None) -> None:
+    page = client.get("/rates?currency=GBP").text
+    assert '1 EUR = <data value="0.8951">0.8951</data> GBP' in page
+    assert rates.ECB_SOURCE_NAME in page
+    assert client.get("/rates?currency=ZZZ").status_code == 400
+    assert client.get("/rates?page=0").status_code == 400
+    assert session.scalar(select(ExchangeRate.id).limit(1)) is not None
+
+
+def test_unconverted_figures_in_the_reporting_currency_are_not_marked_approximate(
+    client: TestClient, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    page = client.get(f"/funding?provider={fx.uk.id}&by=fiscal-year&convert_to=GBP").text
+    table = page.split('id="converted"', 1)[1].split("</table>", 1)[0]
+    sterling = table.split('data-period="FY2023-24"', 1)[1].split("</tr>", 1)[0]
+    assert '<data value="141000000.00">' in sterling
+    assert "≈" not in sterling
+    euros = table.split('data-period="FY2021-22"', 1)[1].split("</tr>", 1)[0]
+    assert "≈" in euros
+    # A total's link narrows the report to its flows, keeping the other parameters.
+    assert (
+        f"/funding?provider={fx.uk.id}&amp;by=fiscal-year&amp;convert_to=GBP&amp;currency=EUR&amp;stage=pledge#flows"
+        in page
+    )
+
+
+def test_listing_is_capped_but_totals_count_every_flow(
+    session: Session, fx: funding_fixture.Fixture
+) -> None:
+    query = FundingQuery(provider=fx.uk, basis=Basis.fiscal_year)
+    full = funding.funding_report(session, query)
+    capped = funding.funding_report(session, query, list_limit=2)
+    assert _figures(capped) == _figures(full)
+    assert capped.flow_count == full.flow_count == 8
+    assert len(capped.lines) == 2
+    # The first flows in the order of the figures: FY2021-22 EUR pledges first.
+    assert [ln.flow.id for ln in capped.lines] == [fx.flows["B"].id, fx.flows["C2"].id]
+
+
+def test_demo_csv_exact_output(client: TestClient, demo: Session) -> None:
+    rates.import_rates(demo, (DATA / "ecb-sample.csv").read_text(), filename="ecb-sample.csv")
+    demo.commit()
+    home_office = demo.scalars(select(Actor).where(Actor.name == "UK Home Office")).one()
+    response = client.get(f"/funding.csv?provider={home_office.id}&by=fiscal-year&convert_to=GBP")
+    flow_id = response.text.split("\r\n")[1].split(",")[14]
+    assert response.text == (
+        "basis,period,period_start,period_end,figure,currency,stage,amount,qualifier,"
+        "is_approximate,up_to_amount,approximately_amount,at_least_amount,flow_count,flow_ids,"
+        "unconverted_flow_count,rate_dates,rate_sources\r\n"
+        "fiscal-year,FY2020-21,2020-04-01,2021-03-31,as stated,EUR,pledge,31400000.00,exact,"
+        f"false,0.00,0.00,0.00,1,{flow_id},,,\r\n"
+        "fiscal-year,all,,,as stated,EUR,pledge,31400000.00,exact,"
+        f"false,0.00,0.00,0.00,1,{flow_id},,,\r\n"
+        "fiscal-year,FY2020-21,2020-04-01,2021-03-31,converted,GBP,pledge,28106140.00,"
+        f"approximately,true,,,,1,{flow_id},0,2020-11-27,{rates.ECB_SOURCE_NAME}\r\n"
+        "fiscal-year,all,,,converted,GBP,pledge,28106140.00,"
+        f"approximately,true,,,,1,{flow_id},0,2020-11-27,{rates.ECB_SOURCE_NAME}\r\n"
+    )
+    assert 'filename="funding.csv"' in response.headers["content-disposition"]
+
+
+def test_empty_database_and_unknown_rate_table(
+    client: TestClient, session: Session, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    page = client.get(f"/funding?provider={fx.ngo.id}")
+    assert page.status_code == 200
+    assert "No money flows match these filters." in page.text
+    assert client.get("/rates?source=nothing").status_code == 200
+    report = funding.funding_report(
+        session,
+        funding.parse_query(
+            session, {"provider": str(fx.france.id), "convert_to": "GBP", "rates": "Another table"}
+        ),
+    )
+    assert report.converted_total is not None
+    assert report.converted_total.cells[FlowStage.commitment].missing == 1
+
+
+def test_status_superseded_without_a_link_is_also_left_out(
+    session: Session, fx: funding_fixture.Fixture
+) -> None:
+    fx.b.status = "superseded"
+    session.commit()
+    report = funding.funding_report(session, FundingQuery(provider=fx.uk, basis=Basis.fiscal_year))
+    assert _figures(report)[("FY2021-22", "EUR", "pledge")] == (D("30000000.00"), "exact")
+    assert {(ln.flow.id, ln.superseded_by) for ln in report.excluded} == {
+        (fx.flows["B"].id, None),
+        (fx.flows["C1"].id, fx.c2),
+    }
