@@ -103,9 +103,7 @@ def test_six_month_review_overdue_everywhere_then_cleared_by_a_review(
 
     # The list filter is another branch's; the SQL it will use is this one.
     overdue_ids = set(
-        demo.scalars(
-            select(Commitment.id).where(review_state_sql(ReviewState.overdue, JUNE_1, 30))
-        )
+        demo.scalars(select(Commitment.id).where(review_state_sql(ReviewState.overdue, JUNE_1, 30)))
     )
     assert overdue_ids == {pledge.id, plan.id}
 
@@ -259,10 +257,10 @@ def test_counts_include_deadlines_and_never_reviewed(demo: Session) -> None:
 
 def test_csv_neutralises_formula_titles(client: TestClient, demo: Session) -> None:
     pledge = _pledge(demo)
-    pledge.title = "=HYPERLINK(\"http://evil\")"
+    pledge.title = '=HYPERLINK("http://evil")'
     demo.commit()
     rows = _csv(client.get("/reviews/due.csv").text)
-    assert "'=HYPERLINK(\"http://evil\")" in [r["title"] for r in rows]
+    assert '\'=HYPERLINK("http://evil")' in [r["title"] for r in rows]
 
 
 # --------------------------------------------------------------- calendar

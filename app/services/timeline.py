@@ -35,14 +35,15 @@ def short_period(period: periods.Period, locale: str) -> str:
             return str(format_date(period.start, "MMMM y", locale=locale))
         case p.QUARTER | p.YEAR | p.FISCAL_YEAR:
             return period.label
+    about = "about " if period.precision is p.FUZZY else ""
     if period.start and period.end:
-        text = str(format_interval(period.start, period.end, "yMMMd", locale=locale))
-    elif period.start:
-        text = "from " + str(format_date(period.start, "d MMM y", locale=locale))
-    else:
-        assert period.end is not None
-        text = "until " + str(format_date(period.end, "d MMM y", locale=locale))
-    return f"about {text}" if period.precision is p.FUZZY else text
+        # CLDR puts thin spaces around the dash; plain ones are easier to search for.
+        interval = format_interval(period.start, period.end, "yMMMd", locale=locale)
+        return about + str(interval).replace("\u2009", " ")
+    if period.start:
+        return f"from {about}" + str(format_date(period.start, "d MMM y", locale=locale))
+    assert period.end is not None
+    return f"until {about}" + str(format_date(period.end, "d MMM y", locale=locale))
 
 
 @dataclass(frozen=True)
