@@ -302,3 +302,28 @@ def test_calendar_honours_filters(client: TestClient, demo: Session) -> None:
     assert "French Ministry of the Interior" in str(calendar["X-WR-CALNAME"])
     calendar = _calendar(client, "?tag=technology")
     assert all(uid.endswith("-deadline@testserver") for uid in _events(calendar))
+
+
+def test_state_filter_splits_overdue_from_due(
+    client: TestClient, demo: Session, clock: FixedClock
+) -> None:
+    plan, pledge = _plan(demo), _pledge(demo)
+    plan.next_review_on = dt.date(2021, 6, 10)  # due in 9 days; the pledge stays overdue
+    demo.commit()
+
+    def ids(query: str) -> list[int]:
+        return [int(r["commitment_id"]) for r in _csv(client.get(f"/reviews/due.csv{query}").text)]
+
+    assert ids("") == [pledge.id, plan.id]
+    assert ids("?state=overdue") == [pledge.id]
+    assert ids("?state=due") == [plan.id]
+    page = client.get("/reviews/due?state=due&tag=joint-operational-plan")
+    assert page.status_code == 200
+    assert plan.title in page.text
+    assert pledge.title not in page.text
+    assert 'href="/reviews/due.csv?tag=joint-operational-plan&amp;state=due"' in page.text
+    assert client.get("/reviews/due?state=scheduled").status_code == 400
+    panel = client.get("/").text
+    assert 'href="/reviews/due?state=overdue"' in panel
+    assert "1 review overdue" in _text(panel)
+    assert "1 review due in the next 30 days" in _text(panel)

@@ -113,11 +113,22 @@ class QueueItem:
     deadline_overdue: bool
 
 
-def queue_query(today: dt.date, window_days: int, filters: DueFilters) -> Select[Commitment]:
-    """Reviews due or overdue, most urgent (longest overdue) first."""
+QUEUE_STATES = (ReviewState.overdue, ReviewState.due)
+
+
+def queue_query(
+    today: dt.date, window_days: int, filters: DueFilters, state: ReviewState | None = None
+) -> Select[Commitment]:
+    """Reviews due or overdue (or only one of the two), most urgent (longest overdue) first."""
+    if state is None:
+        condition = derived.due_or_overdue_sql(today, window_days)
+    elif state in QUEUE_STATES:
+        condition = derived.review_state_sql(state, today, window_days)
+    else:
+        raise ValueError(f"the queue holds reviews due or overdue, not {state}")
     return (
         select(Commitment)
-        .where(*filter_conditions(filters), derived.due_or_overdue_sql(today, window_days))
+        .where(*filter_conditions(filters), condition)
         .order_by(Commitment.next_review_on, Commitment.id)
     )
 
@@ -141,20 +152,26 @@ def review_queue(
     today: dt.date,
     window_days: int,
     filters: DueFilters = DueFilters(),
+    state: ReviewState | None = None,
     limit: int | None = 500,
 ) -> list[QueueItem]:
-    query = queue_query(today, window_days, filters).options(*_ROW_LOADS)
+    query = queue_query(today, window_days, filters, state).options(*_ROW_LOADS)
     if limit is not None:
         query = query.limit(limit)
     return [_item(c, today, window_days) for c in session.scalars(query)]
 
 
 def iter_review_queue(
-    session: Session, *, today: dt.date, window_days: int, filters: DueFilters = DueFilters()
+    session: Session,
+    *,
+    today: dt.date,
+    window_days: int,
+    filters: DueFilters = DueFilters(),
+    state: ReviewState | None = None,
 ) -> Iterator[QueueItem]:
     """Every queue row, streamed in batches (for the CSV)."""
     query = (
-        queue_query(today, window_days, filters)
+        queue_query(today, window_days, filters, state)
         .options(*_ROW_LOADS)
         .execution_options(yield_per=500)
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.csvutil import rows_to_csv
 from app.services import review_queue
+from app.services.derived import ReviewState
 from app.services.review_queue import DueFilters, FilterError, FilterLabels
 from app.web.deps import SessionDep, SettingsDep, TemplatesDep, TodayDep
 from app.web.feedformats import render_ics
@@ -24,6 +25,10 @@ ActorParam = Annotated[
 RoleParam = Annotated[
     Literal["maker", "recipient"] | None,
     Query(description="With `actor`: only where the actor has this role."),
+]
+StateParam = Annotated[
+    Literal["overdue", "due"] | None,
+    Query(description="Only reviews overdue, or only those due (not yet overdue)."),
 ]
 TagParam = Annotated[
     str | None,
@@ -79,13 +84,18 @@ def review_queue_page(
     actor: ActorParam = None,
     role: RoleParam = None,
     tag: TagParam = None,
+    state: StateParam = None,
 ) -> HTMLResponse:
     """Published commitments whose review is overdue or due within the window, most urgent first."""
     filters, labels = _filters(session, actor, role, tag)
     window = settings.pledges_review_due_days
-    items = review_queue.review_queue(session, today=today, window_days=window, filters=filters)
+    review_state = ReviewState(state) if state else None
+    items = review_queue.review_queue(
+        session, today=today, window_days=window, filters=filters, state=review_state
+    )
     counts = review_queue.queue_counts(session, today=today, window_days=window, filters=filters)
     query = filters.query_string()
+    csv_query = "&".join(part for part in (query, f"state={state}" if state else "") if part)
     return templates.TemplateResponse(
         request,
         "reviews/due.html",
@@ -95,6 +105,8 @@ def review_queue_page(
             "labels": labels,
             "filters": filters,
             "query": f"?{query}" if query else "",
+            "csv_query": f"?{csv_query}" if csv_query else "",
+            "state": state,
             "today": today,
             "window_days": window,
         },
@@ -110,15 +122,17 @@ def review_queue_csv(
     actor: ActorParam = None,
     role: RoleParam = None,
     tag: TagParam = None,
+    state: StateParam = None,
 ) -> StreamingResponse:
     """The review queue with the same filters, every matching row, as CSV."""
     filters, _ = _filters(session, actor, role, tag)
+    review_state = ReviewState(state) if state else None
     window = settings.pledges_review_due_days
     base_url = _base_url(request)
 
     def produce(read: Session) -> Iterable[str]:
         items = review_queue.iter_review_queue(
-            read, today=today, window_days=window, filters=filters
+            read, today=today, window_days=window, filters=filters, state=review_state
         )
         return rows_to_csv(
             review_queue.QUEUE_CSV_HEADER,
