@@ -13,7 +13,7 @@ adding a second one; SEQUENCE is the commitment's version counter.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from feedgen.feed import FeedGenerator
 from icalendar import Calendar, Event
@@ -27,6 +27,7 @@ from app.vocab import DeliveryStatus
 from app.web.templating import human_date, human_period
 
 PRODID = "-//Pledge Tracker//Reviews and deadlines//EN"
+_CALENDAR_END = b"END:VCALENDAR\r\n"
 
 
 def _uid(commitment: Commitment, kind: str, host: str) -> str:
@@ -146,8 +147,8 @@ def deadline_event(
     )
 
 
-def render_ics(
-    commitments: Sequence[Commitment],
+def iter_ics(
+    commitments: Iterable[Commitment],
     *,
     title: str,
     today: dt.date,
@@ -155,13 +156,22 @@ def render_ics(
     locale: str,
     base_url: str,
     host: str,
-) -> bytes:
+) -> Iterator[bytes]:
+    """The calendar, streamed: the library's VCALENDAR header, each VEVENT, then its end.
+
+    Streaming keeps memory constant however many commitments there are; each
+    part is serialised by `icalendar` itself.
+    """
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", title)
+    whole = bytes(calendar.to_ical())
+    if not whole.endswith(_CALENDAR_END):  # pragma: no cover - the library's own format
+        raise RuntimeError("unexpected iCalendar serialisation")
+    yield whole[: -len(_CALENDAR_END)]
     for commitment in commitments:
         for event in (
             review_event(
@@ -175,8 +185,8 @@ def render_ics(
             deadline_event(commitment, today=today, locale=locale, base_url=base_url, host=host),
         ):
             if event is not None:
-                calendar.add_component(event)
-    return bytes(calendar.to_ical())
+                yield bytes(event.to_ical())
+    yield _CALENDAR_END
 
 
 def _entry_text(item: ChangeItem) -> str:

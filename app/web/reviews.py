@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.csvutil import rows_to_csv
@@ -14,7 +14,7 @@ from app.services import review_queue
 from app.services.derived import ReviewState
 from app.services.review_queue import DueFilters, FilterError, FilterLabels
 from app.web.deps import SessionDep, SettingsDep, TemplatesDep, TodayDep
-from app.web.feedformats import render_ics
+from app.web.feedformats import iter_ics
 
 router = APIRouter()
 
@@ -52,23 +52,34 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def stream_csv(
-    request: Request, filename: str, produce: Callable[[Session], Iterable[str]]
+def stream_body(
+    request: Request,
+    produce: Callable[[Session], Iterable[str] | Iterable[bytes]],
+    *,
+    media_type: str,
+    headers: dict[str, str],
 ) -> StreamingResponse:
-    """Stream CSV from a read session of its own.
+    """Stream a body read in a session of its own.
 
     The request's session is closed once the route returns, before a
     streamed body is sent, so the rows are read in a session that lives as
-    long as the stream.
+    long as the stream. Filters are checked before, so bad input is still a 4xx.
     """
     factory = request.app.state.session_factory
 
-    def body() -> Iterator[str]:
+    def body() -> Iterator[str | bytes]:
         with factory() as session:
             yield from produce(session)
 
-    return StreamingResponse(
-        body(),
+    return StreamingResponse(body(), media_type=media_type, headers=headers)
+
+
+def stream_csv(
+    request: Request, filename: str, produce: Callable[[Session], Iterable[str]]
+) -> StreamingResponse:
+    return stream_body(
+        request,
+        produce,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -131,13 +142,15 @@ def review_queue_csv(
     base_url = _base_url(request)
 
     def produce(read: Session) -> Iterable[str]:
-        items = review_queue.iter_review_queue(
-            read, today=today, window_days=window, filters=filters, state=review_state
+        rows = review_queue.iter_queue_csv(
+            read,
+            today=today,
+            window_days=window,
+            base_url=base_url,
+            filters=filters,
+            state=review_state,
         )
-        return rows_to_csv(
-            review_queue.QUEUE_CSV_HEADER,
-            (review_queue.queue_csv_row(item, base_url) for item in items),
-        )
+        return rows_to_csv(review_queue.QUEUE_CSV_HEADER, rows)
 
     return stream_csv(request, "reviews-due.csv", produce)
 
@@ -151,7 +164,7 @@ def review_calendar(
     actor: ActorParam = None,
     role: RoleParam = None,
     tag: TagParam = None,
-) -> Response:
+) -> StreamingResponse:
     """An iCalendar feed: an all-day event per next review date and per deadline.
 
     Takes the review queue's filters. Each event's UID is stable
@@ -164,17 +177,24 @@ def review_calendar(
         title += f" — {labels.actor.display_name}"
     if labels.tag is not None:
         title += f" — {labels.tag.name}"
-    body = render_ics(
-        review_queue.dated_commitments(session, filters),
-        title=title,
-        today=today,
-        window_days=settings.pledges_review_due_days,
-        locale=settings.pledges_locale,
-        base_url=_base_url(request),
-        host=request.url.hostname or "localhost",
-    )
-    return Response(
-        body,
+    base_url = _base_url(request)
+    host = request.url.hostname or "localhost"
+    window = settings.pledges_review_due_days
+
+    def produce(read: Session) -> Iterable[bytes]:
+        return iter_ics(
+            review_queue.iter_dated_commitments(read, filters),
+            title=title,
+            today=today,
+            window_days=window,
+            locale=settings.pledges_locale,
+            base_url=base_url,
+            host=host,
+        )
+
+    return stream_body(
+        request,
+        produce,
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": 'inline; filename="reviews.ics"'},
     )
