@@ -327,3 +327,12 @@ def test_state_filter_splits_overdue_from_due(
     assert 'href="/reviews/due?state=overdue"' in panel
     assert "1 review overdue" in _text(panel)
     assert "1 review due in the next 30 days" in _text(panel)
+
+
+def test_calendar_without_events_is_still_a_valid_calendar(
+    client: TestClient, demo: Session
+) -> None:
+    # The four "recent efforts" have neither a deadline nor a review date.
+    calendar = _calendar(client, "?tag=recent-efforts")
+    assert list(calendar.walk("VEVENT")) == []
+    assert str(calendar["PRODID"]) == "-//Pledge Tracker//Reviews and deadlines//EN"
