@@ -11,6 +11,7 @@ decimal places, so the same data always gives byte-identical SVG.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -166,3 +167,107 @@ def _legend(series: Sequence[Series]) -> list[str]:
             f'<text class="chart-axis" x="{x + 18}" y="{y}">{escape(s.name)}</text>'
         )
     return items
+
+
+# ------------------------------------------------------------- step chart
+
+
+@dataclass(frozen=True)
+class Step:
+    """From `on` the series is at `level` (an index into the levels) until the next step."""
+
+    on: dt.date
+    level: int
+    label: str  # the point's text alternative, e.g. "28 November 2020: In progress"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A dated vertical line, e.g. a deadline or "today"."""
+
+    on: dt.date
+    label: str
+    kind: str = "marker"  # CSS class suffix: chart-marker-<kind>
+
+
+STEP_MARGIN_LEFT = 128  # room for the level names ("Partly delivered")
+
+
+def step_chart(
+    title: str,
+    levels: Sequence[str],
+    steps: Sequence[Step],
+    *,
+    start: dt.date,
+    end: dt.date,
+    description: str,
+    markers: Sequence[Marker] = (),
+    format_date: Callable[[dt.date], str] = dt.date.isoformat,
+) -> Markup:
+    """A categorical value over time: one horizontal lane per level, a step line between them.
+
+    Used for a commitment's status timeline: each review moves the line to the
+    status it found. Time runs left to right in proportion to days, from
+    `start` to `end`; steps and markers outside that span are clamped to it.
+    """
+    if end <= start:
+        end = start + dt.timedelta(days=1)
+    span = Decimal((end - start).days)
+    left, right = STEP_MARGIN_LEFT, WIDTH - MARGIN_RIGHT
+    top, bottom = MARGIN_TOP + 14, HEIGHT - MARGIN_BOTTOM
+    lane = Decimal(bottom - top) / max(len(levels), 1)
+
+    def x_of(on: dt.date) -> Decimal:
+        days = min(max((on - start).days, 0), int(span))
+        return left + (right - left) * Decimal(days) / span
+
+    def y_of(level: int) -> Decimal:
+        # Level 0 at the bottom; the line runs through the middle of its lane.
+        return bottom - lane * level - lane / 2
+
+    body: list[str] = []
+    for i, name in enumerate(levels):
+        y = y_of(i)
+        body.append(
+            f'<line class="chart-grid" x1="{left}" x2="{right}" y1="{_n(y)}" y2="{_n(y)}"/>'
+            f'<text class="chart-axis" x="{left - 6}" y="{_n(y + 4)}" '
+            f'text-anchor="end">{escape(name)}</text>'
+        )
+    for on, anchor in ((start, "start"), (end, "end")):
+        body.append(
+            f'<text class="chart-axis" x="{_n(x_of(on))}" y="{bottom + 16}" '
+            f'text-anchor="{anchor}">{escape(format_date(on))}</text>'
+        )
+    for marker in markers:
+        mx = _n(x_of(marker.on))
+        body.append(
+            f'<line class="chart-marker chart-marker-{escape(marker.kind)}" x1="{mx}" x2="{mx}" '
+            f'y1="{MARGIN_TOP}" y2="{bottom}"><title>{escape(marker.label)}</title></line>'
+        )
+    ordered = sorted(steps, key=lambda s: s.on)
+    if ordered:
+        points: list[tuple[Decimal, Decimal]] = []
+        for i, step in enumerate(ordered):
+            x, y = x_of(step.on), y_of(step.level)
+            if points:
+                points.append((x, points[-1][1]))
+            points.append((x, y))
+            if i == len(ordered) - 1:
+                points.append((Decimal(right), y))
+        path = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+        body.append(f'<polyline class="chart-line" points="{path}"/>')
+        for step in ordered:
+            body.append(
+                f'<circle class="chart-series-0" cx="{_n(x_of(step.on))}" '
+                f'cy="{_n(y_of(step.level))}" r="5"><title>{escape(step.label)}</title></circle>'
+            )
+    legend_x, legend_y = 16, HEIGHT - 14
+    for marker in markers:
+        body.append(
+            f'<line class="chart-marker chart-marker-{escape(marker.kind)}" x1="{legend_x}" '
+            f'x2="{legend_x + 16}" y1="{legend_y - 4}" y2="{legend_y - 4}"/>'
+            f'<text class="chart-axis" x="{legend_x + 22}" y="{legend_y}">'
+            f"{escape(marker.label)}</text>"
+        )
+        legend_x += 205
+    return _frame(title, description, body)

@@ -723,6 +723,8 @@ class ChangeRecord(Base):
         CheckConstraint(f"action IN ({sql_in(ChangeAction)})", name="action"),
         Index("ix_change_records_entity", "entity_type", "entity_id", "id"),
         Index("ix_change_records_public_occurred", "is_public", "occurred_at"),
+        # The public change list pages by id, newest first (/changes, .atom, .csv).
+        Index("ix_change_records_public_id", "is_public", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

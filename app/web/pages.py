@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
-from app.services import changes, commitments, derived, totals
+from app.services import changes, commitments, derived, review_queue, totals
 from app.web.deps import RecordId, SessionDep, SettingsDep, TemplatesDep, TodayDep
 
 router = APIRouter()
@@ -28,6 +28,9 @@ def dashboard(
             session, today=today, window_days=settings.pledges_review_due_days
         ),
         "recent_changes": changes.recent_public(session, limit=8),
+        "review_panel": review_queue.queue_counts(
+            session, today=today, window_days=settings.pledges_review_due_days
+        ),
         "today": today,
     }
     return templates.TemplateResponse(request, "dashboard.html", context)

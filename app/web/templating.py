@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -13,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from app import money, periods
 from app.config import Settings
 from app.db import PACKAGE_DIR
+from app.services import timeline
 from app.vocab import AmountQualifier, DeliveryStatus
 
 
@@ -43,6 +45,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["qualifier_label"] = lambda q: AmountQualifier(q).label
     env.filters["humanise"] = lambda s: str(s).replace("_", " ")
     env.globals["site_name"] = "Pledge Tracker"
+    env.globals["status_timeline"] = partial(
+        timeline.timeline_view, window_days=settings.pledges_review_due_days, locale=locale
+    )
     return Jinja2Templates(env=env)
 
 
