@@ -154,6 +154,13 @@ def demo_load() -> None:
     _load_demo(engine, only_if_empty=False)
 
 
+# Registered last: these modules import `fail` and friends from here.
+from app.cli_export import export_app, import_command  # noqa: E402
+
+app.add_typer(export_app, name="export")
+app.command("import")(import_command)
+
+
 def main() -> None:
     try:
         app()

@@ -117,9 +117,11 @@ def test_a_failure_midway_aborts_the_response(
     client: TestClient, demo: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(exporter, "iter_rows", _failing_rows)
-    with pytest.raises(RuntimeError, match="database went away"):  # noqa: PT012
-        with TestClient(client.app) as strict:
-            strict.get("/actors.csv")
+    with (
+        TestClient(client.app) as strict,
+        pytest.raises(RuntimeError, match="database went away"),
+    ):
+        strict.get("/actors.csv")
 
 
 def test_a_failure_midway_is_an_incomplete_transfer_over_http(

@@ -160,7 +160,7 @@ def _exponent(currency: str) -> int:
 
 
 def minor_to_text(minor: int, currency: str) -> str:
-    """Minor units as a plain decimal with the currency's places: (3140000000, EUR) → 31400000.00."""
+    """Minor units as a plain decimal in the currency's places: (3140000000, EUR) → 31400000.00."""
     exponent = _exponent(currency)
     if exponent == 0:
         return str(minor)
@@ -176,6 +176,14 @@ def decimal_to_text(value: Decimal) -> str:
     return text or "0"
 
 
+def _amount_text(value: int | None, row: Sequence[Any], *, at: int) -> str | None:
+    return None if value is None else minor_to_text(value, row[at])
+
+
+def _decimal_text(value: Decimal | None, row: Sequence[Any]) -> str | None:
+    return None if value is None else decimal_to_text(value)
+
+
 def _row_converter(spec: TableSpec) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
     """A function fixing up the columns that are not exported as the database holds them."""
     positions = {c.name: i for i, c in enumerate(spec.columns)}
@@ -184,14 +192,9 @@ def _row_converter(spec: TableSpec) -> Callable[[Sequence[Any]], Sequence[Any]] 
         if column.kind is Kind.amount:
             assert column.currency_column is not None
             at = positions[column.currency_column]
-            fixes.append(
-                (
-                    i,
-                    lambda v, row, at=at: None if v is None else minor_to_text(v, row[at]),
-                )
-            )
+            fixes.append((i, functools.partial(_amount_text, at=at)))
         elif column.kind is Kind.decimal:
-            fixes.append((i, lambda v, row: None if v is None else decimal_to_text(v)))
+            fixes.append((i, _decimal_text))
     if not fixes:
         return None
 
