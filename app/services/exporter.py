@@ -180,8 +180,10 @@ def _amount_text(value: int | None, row: Sequence[Any], *, at: int) -> str | Non
     return None if value is None else minor_to_text(value, row[at])
 
 
-def _decimal_text(value: Decimal | None, row: Sequence[Any]) -> str | None:
-    return None if value is None else decimal_to_text(value)
+def _decimal_text(value: Decimal | None, row: Sequence[Any]) -> Decimal | None:
+    # A Decimal, not text: csvutil writes numbers as they are ("-0.5" stays a
+    # number) and only neutralises text.
+    return None if value is None else Decimal(decimal_to_text(value))
 
 
 def _row_converter(spec: TableSpec) -> Callable[[Sequence[Any]], Sequence[Any]] | None:

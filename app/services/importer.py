@@ -382,12 +382,14 @@ def _check_row(spec: TableSpec, row: _Row, out: list[Problem]) -> None:
         precision = values.get(f"{prefix}_precision")
         if f"{prefix}_precision" not in spec.column_index or precision is None:
             continue
+        start = values.get(f"{prefix}_start_on")
+        fiscal = values.get("period_fiscal_start_month")
+        if fiscal is None:
+            # No fiscal-month column (deadlines): a fiscal year starts where it starts.
+            fiscal = start.month if precision == "fiscal_year" and start else 1
         try:
             periods.Period(
-                values.get(f"{prefix}_start_on"),
-                values.get(f"{prefix}_end_on"),
-                periods.Precision(precision),
-                values.get("period_fiscal_start_month") or 1,
+                start, values.get(f"{prefix}_end_on"), periods.Precision(precision), fiscal
             )
         except (periods.PeriodError, TypeError) as exc:
             out.append(Problem(str(exc), row=row.number, column=f"{prefix}_precision"))
