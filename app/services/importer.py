@@ -619,6 +619,7 @@ def _write(
                 summary=f"Imported new {spec.name} row {', '.join(map(str, key))} ({label})",
                 account_id=account_id,
                 actor_label=label,
+                flush=False,
             )
             report.rows.append(RowChange(r.number, "create", key))
         else:
@@ -640,6 +641,7 @@ def _write(
                 before=before,
                 account_id=account_id,
                 actor_label=label,
+                flush=False,
             )
             report.rows.append(RowChange(r.number, "update", key, diff))
         if progress is not None and (index % 1000 == 0 or index == len(pending)):
