@@ -171,3 +171,13 @@ def test_amount_text_helpers() -> None:
     assert exporter.decimal_to_text(Decimal("140.000000")) == "140"
     assert exporter.decimal_to_text(Decimal("0.600000")) == "0.6"
     assert exporter.decimal_to_text(Decimal("0E-6")) == "0"
+
+
+def test_every_table_url_and_filter_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for spec in tables.TABLES:
+        assert f"`/{spec.slug}.csv`" in readme
+        for column in spec.filters:
+            assert f"`{column.name}`" in readme

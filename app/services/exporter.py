@@ -95,7 +95,7 @@ def _selected_column(spec: TableSpec, name: str, include_drafts: bool) -> Column
             expression = case(
                 (expression.in_(_visible_ids(target, include_drafts)), expression), else_=None
             )
-    return expression.label(name)
+    return expression
 
 
 # ---------------------------------------------------------------- filters
@@ -144,13 +144,15 @@ def query(
 ) -> Select[Any]:
     """The one query behind a table's CSV, the data package and the round-trip tests."""
     wanted = {c.db_column for c in spec.columns}
-    selected = [_selected_column(spec, c.name, include_drafts) for c in spec.columns]
+    expressions = {c.name: _selected_column(spec, c.name, include_drafts) for c in spec.columns}
+    selected = [expression.label(name) for name, expression in expressions.items()]
     # Amount columns need their currency: it is always among the exported columns.
     assert all(c.currency_column in wanted for c in spec.columns if c.currency_column)
     table = spec.table
     statement = select(*selected).where(*conditions(spec, include_drafts))
     for name, value in (filters or {}).items():
-        statement = statement.where(table.c[spec.column_index[name].db_column] == value)
+        # On the exported expression: a filter cannot find rows through a hidden reference.
+        statement = statement.where(expressions[name] == value)
     return statement.order_by(*(table.c[name] for name in spec.primary_key))
 
 
