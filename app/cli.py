@@ -157,9 +157,14 @@ def demo_load() -> None:
 
 
 def _register_subcommands() -> None:
+    # Imported here, after this module's helpers exist: the command modules
+    # import `fail`, `_settings` and `_engine` from app.cli.
     from app.cli_api import token_app
+    from app.cli_export import export_app, import_command
 
     app.add_typer(token_app, name="token")
+    app.add_typer(export_app, name="export")
+    app.command("import")(import_command)
 
 
 _register_subcommands()

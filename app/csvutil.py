@@ -40,8 +40,14 @@ def restore_text(cell: str) -> str:
     return cell
 
 
+_NEEDS_GUARD = frozenset((*FORMULA_TRIGGERS, NEUTRALISER))
+
+
 def cell(value: Any) -> str:
     """One value as CSV text: None is empty, dates ISO, decimals plain, text neutralised."""
+    # Fast paths for the two commonest cells of a big export; same rule as below.
+    if type(value) is str:
+        return NEUTRALISER + value if value[:1] in _NEEDS_GUARD else value
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -10,7 +10,7 @@ from app import db, openapi
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
-from app.web import changes, errors, funding, pages, reviews
+from app.web import changes, errors, exports, funding, pages, reviews
 from app.web.limits import BodyLimitMiddleware
 from app.web.templating import make_templates
 
@@ -39,6 +39,7 @@ def create_app(
     app.include_router(api_v1.router)
     app.include_router(reviews.router)
     app.include_router(changes.router)
+    app.include_router(exports.router)
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, upload_paths=("/import",))
     openapi.install(app)

@@ -59,9 +59,15 @@ def record(
     account_id: int | None = None,
     actor_label: str | None = None,
     public: bool | None = None,
+    flush: bool = True,
 ) -> ChangeRecord:
-    """Add a change record for `entity` (flushed first so it has an id)."""
-    session.flush()
+    """Add a change record for `entity` (flushed first so it has an id).
+
+    Bulk writers whose entities are already flushed (the CSV import) pass
+    `flush=False`, so that the records are inserted together at the next flush.
+    """
+    if flush:
+        session.flush()
     identity = inspect(entity).identity
     if identity is None:
         raise ValueError("record() needs an entity that has been added to the session")

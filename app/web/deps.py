@@ -43,5 +43,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 TodayDep = Annotated[dt.date, Depends(get_today)]
 
-# Ids are positive 64-bit integers; anything else is a 400, not a database error.
-RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The record's id.")]
+# Ids are positive 32-bit integers (INTEGER columns on PostgreSQL); anything
+# else is a 400, not a database error.
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The record's id.")]
