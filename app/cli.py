@@ -154,6 +154,11 @@ def demo_load() -> None:
     _load_demo(engine, only_if_empty=False)
 
 
+from app.cli_editing import user_app  # noqa: E402 -- registered after fail/_settings exist
+
+app.add_typer(user_app, name="user")
+
+
 def main() -> None:
     try:
         app()
