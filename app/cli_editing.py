@@ -12,6 +12,7 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from app import db
 from app.services import accounts
@@ -38,7 +39,7 @@ def _fail(message: str, code: int = 1) -> None:
     fail(message, code)
 
 
-def _factory() -> db.sessionmaker[db.Session]:
+def _factory() -> sessionmaker[Session]:
     from app.cli import _engine, _settings
 
     return db.make_session_factory(_engine(_settings()))
@@ -68,7 +69,11 @@ def user_list() -> None:
     with db.unit_of_work(_factory()) as session:
         for account in accounts.list_accounts(session):
             state = "disabled" if account.disabled_at else "active"
-            last = account.last_login_at.isoformat(timespec="seconds") if account.last_login_at else "never"
+            last = (
+                account.last_login_at.isoformat(timespec="seconds")
+                if account.last_login_at
+                else "never"
+            )
             typer.echo(f"{account.email}\t{account.role}\t{state}\t{last}")
 
 

@@ -124,8 +124,15 @@ def create_account(
     )
     session.add(account)
     session.flush()
-    _record(session, account, ChangeAction.create, f"Account {address} created ({chosen})",
-            None, by_account_id, actor_label)
+    _record(
+        session,
+        account,
+        ChangeAction.create,
+        f"Account {address} created ({chosen})",
+        None,
+        by_account_id,
+        actor_label,
+    )
     return account
 
 
@@ -167,8 +174,15 @@ def set_role(
     before = changes.snapshot(account)
     account.role = chosen
     session.flush()
-    _record(session, account, ChangeAction.update, f"Account {account.email} is now {chosen}",
-            before, by_account_id, actor_label)
+    _record(
+        session,
+        account,
+        ChangeAction.update,
+        f"Account {account.email} is now {chosen}",
+        before,
+        by_account_id,
+        actor_label,
+    )
 
 
 def set_disabled(
@@ -184,8 +198,15 @@ def set_disabled(
     account.disabled_at = now if disabled else None
     session.flush()
     word = "disabled" if disabled else "enabled"
-    _record(session, account, ChangeAction.update, f"Account {account.email} {word}",
-            before, by_account_id, actor_label)
+    _record(
+        session,
+        account,
+        ChangeAction.update,
+        f"Account {account.email} {word}",
+        before,
+        by_account_id,
+        actor_label,
+    )
 
 
 def reset_password(
@@ -201,8 +222,15 @@ def reset_password(
     before = changes.snapshot(account)
     account.password_hash = hash_password(password)
     session.flush()
-    _record(session, account, ChangeAction.update, f"Password of {account.email} reset",
-            before, by_account_id, actor_label)
+    _record(
+        session,
+        account,
+        ChangeAction.update,
+        f"Password of {account.email} reset",
+        before,
+        by_account_id,
+        actor_label,
+    )
 
 
 # ------------------------------------------------------------ signing in

@@ -31,7 +31,6 @@ from app.models import (
     Indicator,
     IndicatorCommitment,
     MoneyFlow,
-    Observation,
     Source,
     Tag,
 )
@@ -73,11 +72,15 @@ def create(
     account_id: int | None,
     public: bool | None = None,
     summary: str | None = None,
+    extra_after: dict[str, Any] | None = None,
 ) -> Base:
-    """Add a new record (drafts for publishable nouns: the model default)."""
+    """Add a new record (drafts for publishable nouns: the model default).
+
+    `extra_after` adds what the row's columns do not show (actors, tags) to the record.
+    """
     session.add(entity)
     session.flush()
-    changes.record(
+    change = changes.record(
         session,
         action=ChangeAction.create,
         entity=entity,
@@ -85,6 +88,8 @@ def create(
         account_id=account_id,
         public=public,
     )
+    if extra_after and change.after is not None:
+        change.after = {**change.after, **extra_after}
     return entity
 
 
@@ -188,9 +193,7 @@ def publish(
     )
 
 
-def unpublish(
-    session: Session, entity: Any, *, account_id: int, form_version: int | None
-) -> None:
+def unpublish(session: Session, entity: Any, *, account_id: int, form_version: int | None) -> None:
     """Back to draft: readers no longer see it."""
     if entity.state != PublicationState.published:
         return
@@ -224,9 +227,7 @@ def soft_delete(
     )
 
 
-def restore(
-    session: Session, entity: Any, *, account_id: int, form_version: int | None
-) -> None:
+def restore(session: Session, entity: Any, *, account_id: int, form_version: int | None) -> None:
     if entity.deleted_at is None:
         return
     _set_state(
@@ -351,12 +352,14 @@ def _differences(change: ChangeRecord) -> list[Difference]:
 
 
 def history(
-    session: Session, entity_type: str, entity_id: int, *, children: dict[str, list[int]] | None = None
+    session: Session,
+    entity_type: str,
+    entity_id: int,
+    *,
+    children: dict[str, list[int]] | None = None,
 ) -> list[HistoryEntry]:
     """Every change of a record (and of the given child records), newest first."""
-    conditions = [
-        (ChangeRecord.entity_type == entity_type) & (ChangeRecord.entity_id == entity_id)
-    ]
+    conditions = [(ChangeRecord.entity_type == entity_type) & (ChangeRecord.entity_id == entity_id)]
     for child_type, ids in (children or {}).items():
         if ids:
             conditions.append(
@@ -379,16 +382,10 @@ def child_ids_of_commitment(session: Session, commitment_id: int) -> dict[str, l
     flow_ids = set(
         session.scalars(select(MoneyFlow.id).where(MoneyFlow.commitment_id == commitment_id))
     )
-    citation_ids = set(
-        session.scalars(
-            select(Citation.id).where(
-                or_(
-                    Citation.commitment_id == commitment_id,
-                    Citation.money_flow_id.in_(flow_ids) if flow_ids else False,
-                )
-            )
-        )
-    )
+    subject = Citation.commitment_id == commitment_id
+    if flow_ids:
+        subject = or_(subject, Citation.money_flow_id.in_(flow_ids))
+    citation_ids = set(session.scalars(select(Citation.id).where(subject)))
     # Removed flows and citations: their last record says which commitment they had.
     for change in session.scalars(
         select(ChangeRecord).where(

@@ -173,7 +173,7 @@ def client_address(request: Request) -> str:
 def install(app: FastAPI) -> None:
     """Security middleware, the login redirect, and template helpers."""
     app.add_middleware(
-        security.SecurityMiddleware,  # type: ignore[arg-type]  # a plain ASGI class
+        security.SecurityMiddleware,
         secret=app.state.settings.pledges_secret_key,
     )
 

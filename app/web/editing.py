@@ -115,9 +115,7 @@ NOUNS: dict[str, Noun] = {
         Indicator,
         "indicator",
         forms.INDICATOR_FIELDS,
-        lambda state: {
-            k: state.values.get(k) for k in ("name", "unit", "description")
-        },
+        lambda state: {k: state.values.get(k) for k in ("name", "unit", "description")},
         lambda indicator: forms.indicator_typed(indicator, []),
     ),
 }
@@ -168,7 +166,9 @@ def _relations(
     return None
 
 
-def _check_references(session: Session, noun: Noun, state: forms.FormState, own_id: int | None) -> None:
+def _check_references(
+    session: Session, noun: Noun, state: forms.FormState, own_id: int | None
+) -> None:
     """Record numbers and chosen actors must exist (and not point at themselves)."""
     for name in ("parent_id", "tops_up_id", "supersedes_id", "publisher_actor_id"):
         value = state.values.get(name)
@@ -291,19 +291,13 @@ def _register(noun: Noun) -> None:
         session.add(entity)
         session.flush()
         extra = apply(entity) if apply else {}
-        editing.create(session, entity, account_id=account.id)
-        if extra:
-            # The create record also says who made it, for whom, and its tags.
-            last = session.scalars(
-                select(editing.ChangeRecord)
-                .where(editing.ChangeRecord.entity_type == key)
-                .order_by(editing.ChangeRecord.id.desc())
-                .limit(1)
-            ).one()
-            last.after = {**(last.after or {}), **extra}
+        # The create record also says who made it, for whom, and its tags.
+        editing.create(session, entity, account_id=account.id, extra_after=extra)
         return _see_other(f"/{key}/{entity.id}/edit")
 
-    @router.get(f"/{key}/{{record_id}}/edit", response_class=HTMLResponse, summary=f"Edit {noun.label}")
+    @router.get(
+        f"/{key}/{{record_id}}/edit", response_class=HTMLResponse, summary=f"Edit {noun.label}"
+    )
     def edit_form(
         record_id: RecordId,
         request: Request,
@@ -319,7 +313,9 @@ def _register(noun: Noun) -> None:
             request, templates, session, noun, entity, account, forms.from_typed(noun.fields, typed)
         )
 
-    @router.post(f"/{key}/{{record_id}}/edit", response_class=HTMLResponse, summary=f"Save {noun.label}")
+    @router.post(
+        f"/{key}/{{record_id}}/edit", response_class=HTMLResponse, summary=f"Save {noun.label}"
+    )
     def save(
         record_id: RecordId,
         request: Request,
@@ -357,7 +353,6 @@ def _register(noun: Noun) -> None:
         return _see_other(f"/{key}/{entity.id}/edit")
 
     def _state_route(action: str, admin_only: bool) -> None:
-        dependency = AdminDep if admin_only else EditorDep
 
         @router.post(
             f"/{key}/{{record_id}}/{action}", summary=f"{action.capitalize()} a {noun.label}"
@@ -367,9 +362,11 @@ def _register(noun: Noun) -> None:
             request: Request,
             session: SessionDep,
             templates: TemplatesDep,
-            account: dependency,  # type: ignore[valid-type]
+            account: EditorDep,
             raw: FormDep,
         ) -> Response:
+            if admin_only and not is_admin(account):
+                raise HTTPException(403, "Only administrators may delete or restore records.")
             entity = _load(session, noun, record_id, account)
             now = request.app.state.clock.now()
             version = _version(raw)
@@ -414,12 +411,12 @@ def _register(noun: Noun) -> None:
     ) -> Response:
         """Every recorded change of this record, with the values before and after."""
         entity = session.get(noun.model, record_id)
-        visible = entity is not None and (
-            account is not None or changes.is_public(entity)
-        )
+        visible = entity is not None and (account is not None or changes.is_public(entity))
         if entity is None or not visible:
             raise HTTPException(404, f"There is no {noun.label} {record_id}.")
-        children = editing.child_ids_of_commitment(session, record_id) if key == "commitments" else None
+        children = (
+            editing.child_ids_of_commitment(session, record_id) if key == "commitments" else None
+        )
         entries = editing.history(session, key, record_id, children=children)
         if account is None:
             entries = [e for e in entries if e.change.is_public]
@@ -533,7 +530,7 @@ def _display(f: forms.Field, values: list[str], lookups: dict[str, list[tuple[in
     if f.kind == "checkbox":
         return "yes" if any(values) else "no"
     if f.choices_key:
-        names = dict((str(k), v) for k, v in lookups.get(f.choices_key, []))
+        names = {str(k): v for k, v in lookups.get(f.choices_key, [])}
         return ", ".join(names.get(v, v) for v in values if v)
     return ", ".join(v for v in values if v)
 
@@ -606,16 +603,33 @@ def _handle_flow(
     reading = forms.flow_values(state, _provider(session, state.values.get("provider_id")), locale)
     action = f"/money-flows/{flow.id}/edit" if flow else f"/commitments/{commitment.id}/flows/new"
     heading = "Edit money flow" if flow else "Add money to this commitment"
-    version = flow.version if flow else None
     if reading is None:
-        return _flow_page(request, templates, session, commitment, state, action, heading,
-                          version=_version(raw) if flow else None, status_code=422)
+        return _flow_page(
+            request,
+            templates,
+            session,
+            commitment,
+            state,
+            action,
+            heading,
+            version=_version(raw) if flow else None,
+            status_code=422,
+        )
     confirmed = (raw.get("confirmed") or [""])[0]
     wants_check = (raw.get("do") or [""])[0] == "check"
     if wants_check or confirmed != reading.confirmation:
         # Not saved yet: show the exact value understood and ask again.
-        return _flow_page(request, templates, session, commitment, state, action, heading,
-                          version=_version(raw) if flow else None, reading=reading)
+        return _flow_page(
+            request,
+            templates,
+            session,
+            commitment,
+            state,
+            action,
+            heading,
+            version=_version(raw) if flow else None,
+            reading=reading,
+        )
     public = changes.is_public(commitment)
     if flow is None:
         flow = MoneyFlow(commitment_id=commitment.id, **reading.values)
@@ -629,7 +643,11 @@ def _handle_flow(
     else:
         try:
             editing.update(
-                session, flow, reading.values, form_version=_version(raw), account_id=account.id,
+                session,
+                flow,
+                reading.values,
+                form_version=_version(raw),
+                account_id=account.id,
                 public=public,
             )
         except editing.Conflict:
@@ -637,10 +655,19 @@ def _handle_flow(
             current = session.get(MoneyFlow, flow.id, populate_existing=True)
             assert current is not None
             return _flow_page(
-                request, templates, session, commitment,
-                forms.FormState(fields=forms.FLOW_FIELDS, typed=state.typed,
-                                errors={"amount": _conflict_note(current)}),
-                action, heading, version=current.version, status_code=409,
+                request,
+                templates,
+                session,
+                commitment,
+                forms.FormState(
+                    fields=forms.FLOW_FIELDS,
+                    typed=state.typed,
+                    errors={"amount": _conflict_note(current)},
+                ),
+                action,
+                heading,
+                version=current.version,
+                status_code=409,
             )
     return _see_other(f"/commitments/{commitment.id}/edit")
 
@@ -655,19 +682,33 @@ def _conflict_note(flow: MoneyFlow) -> str:
 
 @router.get("/commitments/{record_id}/flows/new", response_class=HTMLResponse, summary="Add money")
 def flow_new_form(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
     state = forms.empty(forms.FLOW_FIELDS, {"stage": "pledge", "qualifier": "exact"})
-    return _flow_page(request, templates, session, commitment, state,
-                      f"/commitments/{record_id}/flows/new", "Add money to this commitment")
+    return _flow_page(
+        request,
+        templates,
+        session,
+        commitment,
+        state,
+        f"/commitments/{record_id}/flows/new",
+        "Add money to this commitment",
+    )
 
 
 @router.post("/commitments/{record_id}/flows/new", response_class=HTMLResponse, summary="Add money")
 def flow_create(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, raw: FormDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
 ) -> Response:
     """Check the amount, show the exact value understood, save on confirmation."""
     commitment = _editable_commitment(session, record_id)
@@ -683,20 +724,35 @@ def _flow(session: Session, flow_id: int) -> MoneyFlow:
 
 @router.get("/money-flows/{record_id}/edit", response_class=HTMLResponse, summary="Edit money")
 def flow_edit_form(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
     flow = _flow(session, record_id)
     commitment = _editable_commitment(session, flow.commitment_id)
     state = forms.from_typed(forms.FLOW_FIELDS, forms.flow_typed(flow))
-    return _flow_page(request, templates, session, commitment, state,
-                      f"/money-flows/{record_id}/edit", "Edit money flow", version=flow.version)
+    return _flow_page(
+        request,
+        templates,
+        session,
+        commitment,
+        state,
+        f"/money-flows/{record_id}/edit",
+        "Edit money flow",
+        version=flow.version,
+    )
 
 
 @router.post("/money-flows/{record_id}/edit", response_class=HTMLResponse, summary="Save money")
 def flow_save(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, raw: FormDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
 ) -> Response:
     flow = _flow(session, record_id)
     commitment = _editable_commitment(session, flow.commitment_id)
@@ -736,26 +792,42 @@ def _citation_fields(session: Session, commitment: Commitment) -> list[forms.Fie
     return [supports, *forms.CITATION_FIELDS]
 
 
-@router.get("/commitments/{record_id}/citations/new", response_class=HTMLResponse,
-            summary="Quote a source")
+@router.get(
+    "/commitments/{record_id}/citations/new", response_class=HTMLResponse, summary="Quote a source"
+)
 def citation_new_form(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, supports: str = "commitment",
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    supports: str = "commitment",
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
     state = forms.empty(_citation_fields(session, commitment), {"supports": supports[:40]})
-    return _form_page(request, templates, session, heading="Quote a source",
-                      action=f"/commitments/{record_id}/citations/new", state=state,
-                      back={"url": f"/commitments/{record_id}/edit", "label": commitment.title})
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading="Quote a source",
+        action=f"/commitments/{record_id}/citations/new",
+        state=state,
+        back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
+    )
 
 
-@router.post("/commitments/{record_id}/citations/new", response_class=HTMLResponse,
-             summary="Quote a source")
+@router.post(
+    "/commitments/{record_id}/citations/new", response_class=HTMLResponse, summary="Quote a source"
+)
 def citation_create(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, raw: FormDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
 ) -> Response:
-    """Attach a verbatim quote to the commitment or one of its flows; a new source may be made inline."""
+    """Attach a verbatim quote to the commitment or a flow; a new source can be made inline."""
     commitment = _editable_commitment(session, record_id)
     state = forms.parse_form(_citation_fields(session, commitment), raw)
     forms.check_citation_source(state)
@@ -763,10 +835,16 @@ def citation_create(
     if source_id is not None and session.get(Source, source_id) is None:
         state.errors["source_id"] = f"there is no source {source_id}"
     if not state.ok:
-        return _form_page(request, templates, session, heading="Quote a source",
-                          action=f"/commitments/{record_id}/citations/new", state=state,
-                          back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
-                          status_code=422)
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Quote a source",
+            action=f"/commitments/{record_id}/citations/new",
+            state=state,
+            back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
+            status_code=422,
+        )
     v = state.values
     if source_id is None:
         source = Source(
@@ -818,24 +896,43 @@ def citation_delete(record_id: RecordId, session: SessionDep, account: AdminDep)
 # ----------------------------------------------------------------- reviews
 
 
-@router.get("/commitments/{record_id}/reviews/new", response_class=HTMLResponse,
-            summary="Review a commitment")
+@router.get(
+    "/commitments/{record_id}/reviews/new",
+    response_class=HTMLResponse,
+    summary="Review a commitment",
+)
 def review_new_form(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, today: TodayDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    today: TodayDep,
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
     state = forms.empty(forms.REVIEW_FIELDS, {"reviewed_on": today.isoformat()})
-    return _form_page(request, templates, session, heading=f"Review “{commitment.title}”",
-                      action=f"/commitments/{record_id}/reviews/new", state=state,
-                      back={"url": f"/commitments/{record_id}/edit", "label": commitment.title})
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=f"Review “{commitment.title}”",
+        action=f"/commitments/{record_id}/reviews/new",
+        state=state,
+        back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
+    )
 
 
-@router.post("/commitments/{record_id}/reviews/new", response_class=HTMLResponse,
-             summary="Record a review")
+@router.post(
+    "/commitments/{record_id}/reviews/new", response_class=HTMLResponse, summary="Record a review"
+)
 def review_create(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, today: TodayDep, raw: FormDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    today: TodayDep,
+    raw: FormDep,
 ) -> Response:
     """Record a dated verdict with evidence (the rules are in reviews.record_review)."""
     commitment = _editable_commitment(session, record_id)
@@ -872,10 +969,16 @@ def review_create(
             field = "evidence_quote" if exc.field == "evidence" else exc.field
             state.errors[field] = exc.message
     if not state.ok:
-        return _form_page(request, templates, session, heading=f"Review “{commitment.title}”",
-                          action=f"/commitments/{record_id}/reviews/new", state=state,
-                          back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
-                          status_code=422)
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading=f"Review “{commitment.title}”",
+            action=f"/commitments/{record_id}/reviews/new",
+            state=state,
+            back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
+            status_code=422,
+        )
     return _see_other(f"/commitments/{record_id}/edit")
 
 
@@ -890,94 +993,168 @@ def _editable_indicator(session: Session, indicator_id: int) -> Indicator:
 
 
 def _handle_observation(
-    request: Request, session: Session, templates: Any, account: Any, raw: forms.Raw,
-    indicator: Indicator, observation: Observation | None,
+    request: Request,
+    session: Session,
+    templates: Any,
+    account: Any,
+    raw: forms.Raw,
+    indicator: Indicator,
+    observation: Observation | None,
 ) -> Response:
     state = forms.parse_form(forms.OBSERVATION_FIELDS, raw)
     values = forms.observation_values(state)
     source_id = state.values.get("source_id")
     if source_id is not None and session.get(Source, source_id) is None:
         state.errors["source_id"] = f"there is no source {source_id}"
-    action = (f"/observations/{observation.id}/edit" if observation
-              else f"/indicators/{indicator.id}/observations/new")
+    action = (
+        f"/observations/{observation.id}/edit"
+        if observation
+        else f"/indicators/{indicator.id}/observations/new"
+    )
     back = {"url": f"/indicators/{indicator.id}/edit", "label": indicator.name}
     if not state.ok:
-        return _form_page(request, templates, session, heading="Observation", action=action,
-                          state=state, back=back, version=_version(raw), status_code=422)
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Observation",
+            action=action,
+            state=state,
+            back=back,
+            version=_version(raw),
+            status_code=422,
+        )
     public = changes.is_public(indicator)
     if observation is None:
         observation = Observation(indicator_id=indicator.id, **values)
-        editing.create(session, observation, account_id=account.id, public=public,
-                       summary=f"Added an observation of “{indicator.name}”")
+        editing.create(
+            session,
+            observation,
+            account_id=account.id,
+            public=public,
+            summary=f"Added an observation of “{indicator.name}”",
+        )
     else:
         try:
-            editing.update(session, observation, values, form_version=_version(raw),
-                           account_id=account.id, public=public)
+            editing.update(
+                session,
+                observation,
+                values,
+                form_version=_version(raw),
+                account_id=account.id,
+                public=public,
+            )
         except editing.Conflict:
             session.rollback()
-            state.errors["value"] = ("Someone else saved this observation since you opened it; "
-                                     "your values are kept: save again to replace theirs.")
+            state.errors["value"] = (
+                "Someone else saved this observation since you opened it; "
+                "your values are kept: save again to replace theirs."
+            )
             current = session.get(Observation, observation.id, populate_existing=True)
-            return _form_page(request, templates, session, heading="Observation", action=action,
-                              state=state, back=back,
-                              version=current.version if current else None, status_code=409)
+            return _form_page(
+                request,
+                templates,
+                session,
+                heading="Observation",
+                action=action,
+                state=state,
+                back=back,
+                version=current.version if current else None,
+                status_code=409,
+            )
     if state.values.get("quote") and source_id is not None:
         editing.create(
             session,
-            Citation(source_id=source_id, quote=state.values["quote"],
-                     locator=state.values.get("locator"), observation_id=observation.id),
-            account_id=account.id, public=public,
+            Citation(
+                source_id=source_id,
+                quote=state.values["quote"],
+                locator=state.values.get("locator"),
+                observation_id=observation.id,
+            ),
+            account_id=account.id,
+            public=public,
             summary=f"Quoted a source for an observation of “{indicator.name}”",
         )
     return _see_other(f"/indicators/{indicator.id}/edit")
 
 
-@router.get("/indicators/{record_id}/observations/new", response_class=HTMLResponse,
-            summary="Add an observation")
+@router.get(
+    "/indicators/{record_id}/observations/new",
+    response_class=HTMLResponse,
+    summary="Add an observation",
+)
 def observation_new_form(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
     indicator = _editable_indicator(session, record_id)
-    return _form_page(request, templates, session, heading=f"Observation of “{indicator.name}”",
-                      action=f"/indicators/{record_id}/observations/new",
-                      state=forms.empty(forms.OBSERVATION_FIELDS, {"qualifier": "exact"}),
-                      back={"url": f"/indicators/{record_id}/edit", "label": indicator.name})
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=f"Observation of “{indicator.name}”",
+        action=f"/indicators/{record_id}/observations/new",
+        state=forms.empty(forms.OBSERVATION_FIELDS, {"qualifier": "exact"}),
+        back={"url": f"/indicators/{record_id}/edit", "label": indicator.name},
+    )
 
 
-@router.post("/indicators/{record_id}/observations/new", response_class=HTMLResponse,
-             summary="Add an observation")
+@router.post(
+    "/indicators/{record_id}/observations/new",
+    response_class=HTMLResponse,
+    summary="Add an observation",
+)
 def observation_create(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, raw: FormDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
 ) -> Response:
     indicator = _editable_indicator(session, record_id)
     return _handle_observation(request, session, templates, account, raw, indicator, None)
 
 
-@router.get("/observations/{record_id}/edit", response_class=HTMLResponse,
-            summary="Edit an observation")
+@router.get(
+    "/observations/{record_id}/edit", response_class=HTMLResponse, summary="Edit an observation"
+)
 def observation_edit_form(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
     observation = session.get(Observation, record_id)
     if observation is None:
         raise HTTPException(404, f"There is no observation {record_id}.")
     indicator = _editable_indicator(session, observation.indicator_id)
-    return _form_page(request, templates, session, heading=f"Observation of “{indicator.name}”",
-                      action=f"/observations/{record_id}/edit",
-                      state=forms.from_typed(forms.OBSERVATION_FIELDS,
-                                             forms.observation_typed(observation)),
-                      version=observation.version,
-                      back={"url": f"/indicators/{indicator.id}/edit", "label": indicator.name})
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=f"Observation of “{indicator.name}”",
+        action=f"/observations/{record_id}/edit",
+        state=forms.from_typed(forms.OBSERVATION_FIELDS, forms.observation_typed(observation)),
+        version=observation.version,
+        back={"url": f"/indicators/{indicator.id}/edit", "label": indicator.name},
+    )
 
 
-@router.post("/observations/{record_id}/edit", response_class=HTMLResponse,
-             summary="Save an observation")
+@router.post(
+    "/observations/{record_id}/edit", response_class=HTMLResponse, summary="Save an observation"
+)
 def observation_save(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, raw: FormDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
 ) -> Response:
     observation = session.get(Observation, record_id)
     if observation is None:
@@ -992,8 +1169,9 @@ def observation_delete(record_id: RecordId, session: SessionDep, account: AdminD
     if observation is None:
         raise HTTPException(404, f"There is no observation {record_id}.")
     indicator = _editable_indicator(session, observation.indicator_id)
-    editing.delete_child(session, observation, account_id=account.id,
-                         public=changes.is_public(indicator))
+    editing.delete_child(
+        session, observation, account_id=account.id, public=changes.is_public(indicator)
+    )
     return _see_other(f"/indicators/{indicator.id}/edit")
 
 
@@ -1003,17 +1181,25 @@ def observation_delete(record_id: RecordId, session: SessionDep, account: AdminD
 def _rates(session: Session) -> list[ExchangeRate]:
     return list(
         session.scalars(
-            select(ExchangeRate).order_by(ExchangeRate.rate_on.desc(), ExchangeRate.id.desc())
+            select(ExchangeRate)
+            .order_by(ExchangeRate.rate_on.desc(), ExchangeRate.id.desc())
             .limit(200)
         )
     )
 
 
-def _rate_page(request: Request, templates: Any, session: Session, state: forms.FormState,
-               status_code: int = 200) -> Response:
+def _rate_page(
+    request: Request,
+    templates: Any,
+    session: Session,
+    state: forms.FormState,
+    status_code: int = 200,
+) -> Response:
     response: Response = templates.TemplateResponse(
-        request, "edit/rates.html",
-        {"state": state, "lookups": {}, "rates": _rates(session)}, status_code=status_code,
+        request,
+        "edit/rates.html",
+        {"state": state, "lookups": {}, "rates": _rates(session)},
+        status_code=status_code,
     )
     return response
 
@@ -1023,25 +1209,32 @@ def rates_page(
     request: Request, session: SessionDep, templates: TemplatesDep, account: EditorDep
 ) -> Response:
     """The latest rates and a form to add one."""
-    return _rate_page(request, templates, session,
-                      forms.empty(forms.RATE_FIELDS, {"base_currency": "EUR"}))
+    return _rate_page(
+        request, templates, session, forms.empty(forms.RATE_FIELDS, {"base_currency": "EUR"})
+    )
 
 
 @router.post("/edit/exchange-rates", response_class=HTMLResponse, summary="Add an exchange rate")
 def rate_create(
-    request: Request, session: SessionDep, templates: TemplatesDep, account: EditorDep,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
     raw: FormDep,
 ) -> Response:
     state = forms.parse_form(forms.RATE_FIELDS, raw)
     values = forms.rate_values(state)
-    if state.ok and session.scalars(
-        select(ExchangeRate.id).where(
-            ExchangeRate.rate_on == values["rate_on"],
-            ExchangeRate.base_currency == values["base_currency"],
-            ExchangeRate.quote_currency == values["quote_currency"],
-            ExchangeRate.source_name == values["source_name"],
-        )
-    ).first():
+    if (
+        state.ok
+        and session.scalars(
+            select(ExchangeRate.id).where(
+                ExchangeRate.rate_on == values["rate_on"],
+                ExchangeRate.base_currency == values["base_currency"],
+                ExchangeRate.quote_currency == values["quote_currency"],
+                ExchangeRate.source_name == values["source_name"],
+            )
+        ).first()
+    ):
         state.errors["rate_on"] = "this table already has a rate for this pair on this date"
     if not state.ok:
         return _rate_page(request, templates, session, state, 422)
@@ -1056,37 +1249,60 @@ def _rate(session: Session, rate_id: int) -> ExchangeRate:
     return rate
 
 
-@router.get("/exchange-rates/{record_id}/edit", response_class=HTMLResponse,
-            summary="Edit an exchange rate")
+@router.get(
+    "/exchange-rates/{record_id}/edit", response_class=HTMLResponse, summary="Edit an exchange rate"
+)
 def rate_edit_form(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
     rate = _rate(session, record_id)
-    return _form_page(request, templates, session, heading="Exchange rate",
-                      action=f"/exchange-rates/{record_id}/edit",
-                      state=forms.from_typed(forms.RATE_FIELDS, forms.rate_typed(rate)),
-                      version=rate.version,
-                      back={"url": "/edit/exchange-rates", "label": "Exchange rates"})
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading="Exchange rate",
+        action=f"/exchange-rates/{record_id}/edit",
+        state=forms.from_typed(forms.RATE_FIELDS, forms.rate_typed(rate)),
+        version=rate.version,
+        back={"url": "/edit/exchange-rates", "label": "Exchange rates"},
+    )
 
 
-@router.post("/exchange-rates/{record_id}/edit", response_class=HTMLResponse,
-             summary="Save an exchange rate")
+@router.post(
+    "/exchange-rates/{record_id}/edit", response_class=HTMLResponse, summary="Save an exchange rate"
+)
 def rate_save(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
-    account: EditorDep, raw: FormDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
 ) -> Response:
     rate = _rate(session, record_id)
     state = forms.parse_form(forms.RATE_FIELDS, raw)
     values = forms.rate_values(state)
     back = {"url": "/edit/exchange-rates", "label": "Exchange rates"}
     if not state.ok:
-        return _form_page(request, templates, session, heading="Exchange rate",
-                          action=f"/exchange-rates/{record_id}/edit", state=state,
-                          version=_version(raw), back=back, status_code=422)
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Exchange rate",
+            action=f"/exchange-rates/{record_id}/edit",
+            state=state,
+            version=_version(raw),
+            back=back,
+            status_code=422,
+        )
     try:
-        editing.update(session, rate, values, form_version=_version(raw), account_id=account.id,
-                       public=True)
+        editing.update(
+            session, rate, values, form_version=_version(raw), account_id=account.id, public=True
+        )
     except editing.Conflict:
         session.rollback()
         current = _rate(session, record_id)
@@ -1095,9 +1311,17 @@ def rate_save(
             f"Someone else saved this rate since you opened it: it is now {current.rate}. "
             "Your values are kept: save again to replace theirs."
         )
-        return _form_page(request, templates, session, heading="Exchange rate",
-                          action=f"/exchange-rates/{record_id}/edit", state=state,
-                          version=current.version, back=back, status_code=409)
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Exchange rate",
+            action=f"/exchange-rates/{record_id}/edit",
+            state=state,
+            version=current.version,
+            back=back,
+            status_code=409,
+        )
     return _see_other("/edit/exchange-rates")
 
 
@@ -1108,20 +1332,33 @@ def rate_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> 
     return _see_other("/edit/exchange-rates")
 
 
-@router.get("/exchange-rates/{record_id}/history", response_class=HTMLResponse,
-            summary="History of an exchange rate")
+@router.get(
+    "/exchange-rates/{record_id}/history",
+    response_class=HTMLResponse,
+    summary="History of an exchange rate",
+)
 def rate_history(
-    record_id: RecordId, request: Request, session: SessionDep, templates: TemplatesDep,
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
     account: OptionalAccountDep,
 ) -> Response:
     entries = editing.history(session, "exchange_rates", record_id)
     rate = session.get(ExchangeRate, record_id)
     if rate is None and not entries:
         raise HTTPException(404, f"There is no exchange rate {record_id}.")
-    noun = Noun("exchange-rates", ExchangeRate, "exchange rate", forms.RATE_FIELDS,
-                forms.rate_values, forms.rate_typed)
+    noun = Noun(
+        "exchange-rates",
+        ExchangeRate,
+        "exchange rate",
+        forms.RATE_FIELDS,
+        forms.rate_values,
+        forms.rate_typed,
+    )
     return templates.TemplateResponse(
-        request, "edit/history.html",
+        request,
+        "edit/history.html",
         {"entity": rate, "noun": noun, "entries": entries, "account": account},
     )
 

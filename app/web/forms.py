@@ -145,12 +145,12 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
             return int(text)
         case "decimal":
             try:
-                value = Decimal(text.replace(",", ""))
+                number = Decimal(text.replace(",", ""))
             except InvalidOperation:
                 raise ValueError("a number like 60 or 0.8563") from None
-            if not value.is_finite() or abs(value) >= Decimal(10) ** 12:
+            if not number.is_finite() or abs(number) >= Decimal(10) ** 12:
                 raise ValueError("a number like 60 or 0.8563")
-            return value
+            return number
         case "select":
             if f.choices and text not in {value for value, _ in f.choices}:
                 raise ValueError("choose from the list")
@@ -207,8 +207,15 @@ def actor_values(state: FormState) -> dict[str, Any]:
 def actor_typed(actor: Actor) -> Raw:
     return _typed(
         actor,
-        ["name", "short_name", "kind", "country_code", "parent_id", "fiscal_year_start_month",
-         "description"],
+        [
+            "name",
+            "short_name",
+            "kind",
+            "country_code",
+            "parent_id",
+            "fiscal_year_start_month",
+            "description",
+        ],
     )
 
 
@@ -265,7 +272,8 @@ COMMITMENT_FIELDS = [
         "deadline",
         "Deadline read as",
         max_length=60,
-        help="2021-05, 2021, FY2021-22, a range 2020-11-28/2020-12-31, or vague ~2020-11-28/2020-12-15.",
+        help="2021-05, 2021, FY2021-22, a range 2020-11-28/2020-12-31, "
+        "or vague ~2020-11-28/2020-12-15.",
     ),
     Field("next_review_on", "Next review due on", "date"),
     Field("next_review_text", "Next review as written", max_length=TEXT_AS_WRITTEN_MAX),
@@ -309,10 +317,10 @@ def commitment_values(state: FormState) -> dict[str, Any]:
             values["announced_precision"] = period.precision.value
         except periods.PeriodError as exc:
             state.errors["announced"] = str(exc)
-    period = _period(state, "deadline")
-    values["deadline_start_on"] = period.start if period else None
-    values["deadline_end_on"] = period.end if period else None
-    values["deadline_precision"] = period.precision.value if period else None
+    deadline = _period(state, "deadline")
+    values["deadline_start_on"] = deadline.start if deadline else None
+    values["deadline_end_on"] = deadline.end if deadline else None
+    values["deadline_precision"] = deadline.precision.value if deadline else None
     return values
 
 
@@ -332,8 +340,9 @@ def _period(state: FormState, name: str, fiscal_start_month: int = 1) -> periods
         return None
 
 
-def period_label(start: dt.date | None, end: dt.date | None, precision: str | None,
-                 fiscal_start_month: int = 1) -> str:
+def period_label(
+    start: dt.date | None, end: dt.date | None, precision: str | None, fiscal_start_month: int = 1
+) -> str:
     if precision is None:
         return ""
     try:
@@ -345,10 +354,25 @@ def period_label(start: dt.date | None, end: dt.date | None, precision: str | No
 def commitment_typed(c: Commitment) -> Raw:
     raw = _typed(
         c,
-        ["title", "kind", "summary", "deadline_text", "next_review_on", "next_review_text",
-         "parent_id", "tops_up_id", "supersedes_id"],
+        [
+            "title",
+            "kind",
+            "summary",
+            "deadline_text",
+            "next_review_on",
+            "next_review_text",
+            "parent_id",
+            "tops_up_id",
+            "supersedes_id",
+        ],
     )
-    raw["announced"] = [period_label(c.announced_on, c.announced_on if c.announced_precision == "day" else _end(c), c.announced_precision)]
+    raw["announced"] = [
+        period_label(
+            c.announced_on,
+            c.announced_on if c.announced_precision == "day" else _end(c),
+            c.announced_precision,
+        )
+    ]
     raw["deadline"] = [period_label(c.deadline_start_on, c.deadline_end_on, c.deadline_precision)]
     raw["is_additional"] = ["on"] if c.is_additional else []
     raw["makers"] = [str(a.id) for a in c.makers]
@@ -381,11 +405,22 @@ FLOW_FIELDS = [
         max_length=100,
         help="As people write it: 31.4 million, €31.4m, 31,400,000, 31.4m EUR.",
     ),
-    Field("currency", "Currency", "select", choices=currency_choices(),
-          help="Leave empty when the amount names it (€, £, EUR)."),
+    Field(
+        "currency",
+        "Currency",
+        "select",
+        choices=currency_choices(),
+        help="Leave empty when the amount names it (€, £, EUR).",
+    ),
     Field("amount_text", "Amount exactly as the source wrote it", max_length=TEXT_AS_WRITTEN_MAX),
-    Field("qualifier", "Qualifier", "select", required=True,
-          choices=vocab_choices(AmountQualifier), blank=False),
+    Field(
+        "qualifier",
+        "Qualifier",
+        "select",
+        required=True,
+        choices=vocab_choices(AmountQualifier),
+        blank=False,
+    ),
     Field("value_on", "Valued on (announcement or payment date)", "date"),
     Field(
         "period",
@@ -396,16 +431,26 @@ FLOW_FIELDS = [
     Field("period_text", "Period as written", max_length=TEXT_AS_WRITTEN_MAX),
     Field("provider_id", "From (provider)", "select", choices_key="actors"),
     Field("receiver_id", "To (receiver)", "select", choices_key="actors"),
-    Field("stated_equivalent", "Stated equivalent amount", max_length=100,
-          help="Only when the source gives one: “(roughly £28.1 million)”."),
-    Field("stated_equivalent_currency", "Stated equivalent currency", "select",
-          choices=currency_choices()),
+    Field(
+        "stated_equivalent",
+        "Stated equivalent amount",
+        max_length=100,
+        help="Only when the source gives one: “(roughly £28.1 million)”.",
+    ),
+    Field(
+        "stated_equivalent_currency",
+        "Stated equivalent currency",
+        "select",
+        choices=currency_choices(),
+    ),
     Field("stated_equivalent_text", "Stated equivalent as written", max_length=TEXT_AS_WRITTEN_MAX),
     Field("notes", "Notes", "textarea"),
 ]
 
 
-def _money(state: FormState, amount_field: str, currency_field: str) -> tuple[Decimal, str, int] | None:
+def _money(
+    state: FormState, amount_field: str, currency_field: str
+) -> tuple[Decimal, str, int] | None:
     text = state.values.get(amount_field)
     if not text:
         return None
@@ -503,15 +548,31 @@ def flow_values(state: FormState, provider: Actor | None, locale: str) -> FlowRe
 def flow_typed(flow: MoneyFlow) -> Raw:
     raw = _typed(
         flow,
-        ["stage", "currency", "amount_text", "qualifier", "value_on", "period_text",
-         "provider_id", "receiver_id", "stated_equivalent_currency", "stated_equivalent_text",
-         "notes"],
+        [
+            "stage",
+            "currency",
+            "amount_text",
+            "qualifier",
+            "value_on",
+            "period_text",
+            "provider_id",
+            "receiver_id",
+            "stated_equivalent_currency",
+            "stated_equivalent_text",
+            "notes",
+        ],
     )
     raw["amount"] = [str(flow.amount)]
-    raw["stated_equivalent"] = [str(flow.stated_equivalent) if flow.stated_equivalent is not None else ""]
+    raw["stated_equivalent"] = [
+        str(flow.stated_equivalent) if flow.stated_equivalent is not None else ""
+    ]
     raw["period"] = [
-        period_label(flow.period_start_on, flow.period_end_on, flow.period_precision,
-                     flow.period_fiscal_start_month or 1)
+        period_label(
+            flow.period_start_on,
+            flow.period_end_on,
+            flow.period_precision,
+            flow.period_fiscal_start_month or 1,
+        )
     ]
     return raw
 
@@ -521,8 +582,13 @@ def flow_typed(flow: MoneyFlow) -> Raw:
 CITATION_FIELDS = [
     Field("quote", "Quote (pasted verbatim)", "textarea", required=True),
     Field("locator", "Where in the source", max_length=100, help="para 8, p. 12"),
-    Field("source_id", "Source", "select", choices_key="sources",
-          help="Pick one, or describe a new source below."),
+    Field(
+        "source_id",
+        "Source",
+        "select",
+        choices_key="sources",
+        help="Pick one, or describe a new source below.",
+    ),
     Field("new_source_title", "New source: title", max_length=TITLE_MAX),
     Field("new_source_publisher", "New source: publisher", max_length=NAME_MAX),
     Field("new_source_kind", "New source: kind", "select", choices=vocab_choices(SourceKind)),
@@ -545,8 +611,14 @@ def check_citation_source(state: FormState) -> None:
 
 REVIEW_FIELDS = [
     Field("reviewed_on", "Reviewed on", "date", required=True),
-    Field("status_found", "Status found", "select", required=True,
-          choices=vocab_choices(DeliveryStatus), blank=False),
+    Field(
+        "status_found",
+        "Status found",
+        "select",
+        required=True,
+        choices=vocab_choices(DeliveryStatus),
+        blank=False,
+    ),
     Field("progress_percent", "Progress (%)", "int"),
     Field("rationale", "Rationale", "textarea"),
     Field("next_review_on", "Next review on", "date"),
@@ -562,8 +634,12 @@ INDICATOR_FIELDS = [
     Field("name", "Name", required=True, max_length=TITLE_MAX),
     Field("unit", "Unit", required=True, max_length=50, help="%, people, crossings"),
     Field("description", "Description", "textarea"),
-    Field("commitment_ids", "Tied to commitment numbers", max_length=500,
-          help="Separated by commas: 3, 4"),
+    Field(
+        "commitment_ids",
+        "Tied to commitment numbers",
+        max_length=500,
+        help="Separated by commas: 3, 4",
+    ),
 ]
 
 
@@ -588,12 +664,23 @@ def indicator_typed(indicator: Indicator, commitment_ids: list[int]) -> Raw:
 
 OBSERVATION_FIELDS = [
     Field("value", "Value", "decimal", required=True),
-    Field("qualifier", "Qualifier", "select", required=True,
-          choices=vocab_choices(AmountQualifier), blank=False),
+    Field(
+        "qualifier",
+        "Qualifier",
+        "select",
+        required=True,
+        choices=vocab_choices(AmountQualifier),
+        blank=False,
+    ),
     Field("value_text", "Value as written", max_length=TEXT_AS_WRITTEN_MAX, help="“around 140”"),
     Field("unit", "Unit (if not the indicator's)", max_length=50),
-    Field("period", "Period covered", required=True, max_length=60,
-          help="2019, 2020-07/.., a range 2020-07-01/2020-11-28"),
+    Field(
+        "period",
+        "Period covered",
+        required=True,
+        max_length=60,
+        help="2019, 2020-07/.., a range 2020-07-01/2020-11-28",
+    ),
     Field("period_text", "Period as written", max_length=TEXT_AS_WRITTEN_MAX),
     Field("source_id", "Source of the figure", "select", choices_key="sources"),
     Field("quote", "Quote", "textarea"),
@@ -633,11 +720,17 @@ def observation_typed(o: Observation) -> Raw:
 RATE_FIELDS = [
     Field("rate_on", "Date", "date", required=True),
     Field("base_currency", "One unit of", "select", required=True, choices=currency_choices()),
-    Field("quote_currency", "Buys this many of", "select", required=True,
-          choices=currency_choices()),
+    Field(
+        "quote_currency", "Buys this many of", "select", required=True, choices=currency_choices()
+    ),
     Field("rate", "Rate", "decimal", required=True, help="e.g. 0.8563"),
-    Field("source_name", "Rate table", required=True, max_length=NAME_MAX,
-          help="e.g. ECB euro foreign exchange reference rates"),
+    Field(
+        "source_name",
+        "Rate table",
+        required=True,
+        max_length=NAME_MAX,
+        help="e.g. ECB euro foreign exchange reference rates",
+    ),
     Field("source_url", "Rate table web address", "url", max_length=URL_MAX),
 ]
 
@@ -678,7 +771,7 @@ def _typed(entity: Any, names: list[str]) -> Raw:
 
 
 def empty(fields: list[Field], defaults: Mapping[str, str] | None = None) -> FormState:
-    typed = {f.name: [] for f in fields}
+    typed: Raw = {f.name: [] for f in fields}
     for key, value in (defaults or {}).items():
         typed[key] = [value]
     return FormState(fields=fields, typed=typed)

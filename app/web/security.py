@@ -54,9 +54,7 @@ CSP_EXEMPT_PREFIXES = ("/docs", "/redoc")
 
 
 def csrf_token_for(secret: str, cookie_value: str) -> str:
-    return hmac.new(
-        secret.encode(), b"csrf:" + cookie_value.encode(), hashlib.sha256
-    ).hexdigest()
+    return hmac.new(secret.encode(), b"csrf:" + cookie_value.encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_token(request: Request) -> str:
@@ -68,9 +66,7 @@ def csrf_token(request: Request) -> str:
 
 def csrf_field(request: Request) -> Markup:
     """A hidden input carrying the CSRF token, for templates: {{ csrf_field(request) }}."""
-    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
-        csrf_token(request)
-    )
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token(request))
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -79,7 +75,7 @@ def _cookie(scope: Scope, name: str) -> str | None:
             for part in value.decode("latin-1").split(";"):
                 k, _, v = part.strip().partition("=")
                 if k == name and v:
-                    return v
+                    return str(v)
     return None
 
 
@@ -126,9 +122,7 @@ class SecurityMiddleware:
                 for name, header_value in SECURITY_HEADERS.items():
                     if name.encode() in present:
                         continue
-                    if name == "content-security-policy" and path.startswith(
-                        CSP_EXEMPT_PREFIXES
-                    ):
+                    if name == "content-security-policy" and path.startswith(CSP_EXEMPT_PREFIXES):
                         continue
                     headers.append((name.encode(), header_value.encode()))
                 if existing != value:
