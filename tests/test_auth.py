@@ -207,7 +207,8 @@ def test_pages_have_no_inline_script_or_style(client: TestClient, session: Sessi
         "/edit/exchange-rates",
     ):
         html = client.get(path, headers=HTML).text
-        assert "<script>" not in html and " style=" not in html
+        assert "<script>" not in html
+        assert " style=" not in html
         assert not re.search(r"\son[a-z]+=", html)
 
 
@@ -316,7 +317,8 @@ def test_admin_manages_accounts_in_the_browser(client: TestClient, session: Sess
     assert post(client, f"/admin/accounts/{ed.id}", {"action": "disable"}).status_code == 303
     session.expire_all()
     ed = accounts.require_by_email(session, "ed@example.org")
-    assert ed.role == "admin" and ed.disabled_at is not None
+    assert ed.role == "admin"
+    assert ed.disabled_at is not None
     myself = post(client, f"/admin/accounts/{admin.id}", {"action": "disable"})
     assert myself.status_code == 422
     assert "yourself" in myself.text
