@@ -321,6 +321,38 @@ def test_citation_with_a_source_created_inline(
         {"supports": "commitment", "quote": "Another line.", "source_id": str(_source(demo).id)},
     )
     assert existing.status_code == 303
+    # Publishing the commitment publishes the draft source it quotes: readers never
+    # meet a quote whose source they cannot open.
+    page = client.get(f"/commitments/{commitment_id}/edit", headers=HTML)
+    post(client, f"/commitments/{commitment_id}/publish", {"version": hidden(page.text, "version")})
+    demo.expire_all()
+    assert demo.get(Source, source.id).state == "published"  # type: ignore[union-attr]
+
+
+def test_nul_characters_and_junk_get_answers_not_errors(
+    client: TestClient, demo: Session, editor: Account
+) -> None:
+    response = post(
+        client,
+        "/edit/commitments/new",
+        {
+            "title": "Nul\x00title",
+            "kind": "funding\x00",
+            "announced": "2020",
+            "makers": "999999999999999999",
+        },
+    )
+    assert response.status_code == 422
+    for path, data in [
+        ("/edit/commitments/new", {"makers": "abc", "parent_id": "-1", "kind": "x"}),
+        ("/edit/sources/new", {"title": "t" * 600, "kind": "report"}),
+        ("/edit/exchange-rates", {"rate": "NaN", "rate_on": "2020-02-30"}),
+        ("/commitments/999999/edit", {"version": "1"}),
+        ("/commitments/1/flows/new", {"amount": "1e9999", "stage": "pledge"}),
+    ]:
+        answer = post(client, path, data)
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)
+    assert sign_in(client, Account(email="\x00@example.org"), "x\x00").status_code == 401
 
 
 def test_reviews_go_through_the_review_rules(

@@ -283,7 +283,8 @@ def authenticate(
     (nothing is checked then), and AccountError("password", …) otherwise,
     with the same message whether the e-mail or the password was wrong.
     """
-    key = email.strip().lower()[:320]
+    key = email.replace("\x00", "").strip().lower()[:320]
+    password = password.replace("\x00", "")
     keys = [("account", key), ("address", address[:320])]
     wait = _wait(session, keys, now)
     if wait:

@@ -193,6 +193,38 @@ def publish(
     )
 
 
+def publish_what_it_cites(
+    session: Session, commitment: Commitment, *, account_id: int, now: dt.datetime
+) -> list[Base]:
+    """Publish the draft sources a commitment quotes and the draft actors it names.
+
+    A published commitment must not show readers a record they cannot open;
+    each is published with its own change record.
+    """
+    flow_ids = select(MoneyFlow.id).where(MoneyFlow.commitment_id == commitment.id)
+    cited = select(Citation.source_id).where(
+        or_(Citation.commitment_id == commitment.id, Citation.money_flow_id.in_(flow_ids))
+    )
+    named = select(CommitmentActor.actor_id).where(CommitmentActor.commitment_id == commitment.id)
+    paying = select(MoneyFlow.provider_id).where(MoneyFlow.commitment_id == commitment.id)
+    receiving = select(MoneyFlow.receiver_id).where(MoneyFlow.commitment_id == commitment.id)
+    drafts: list[Base] = [
+        *session.scalars(
+            select(Source).where(Source.id.in_(cited), Source.state == PublicationState.draft)
+        ),
+        *session.scalars(
+            select(Actor).where(
+                or_(Actor.id.in_(named), Actor.id.in_(paying), Actor.id.in_(receiving)),
+                Actor.state == PublicationState.draft,
+            )
+        ),
+    ]
+    for record in drafts:
+        if getattr(record, "deleted_at", None) is None:
+            publish(session, record, account_id=account_id, now=now, form_version=record.version)  # type: ignore[attr-defined]
+    return drafts
+
+
 def unpublish(session: Session, entity: Any, *, account_id: int, form_version: int | None) -> None:
     """Back to draft: readers no longer see it."""
     if entity.state != PublicationState.published:

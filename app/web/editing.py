@@ -47,7 +47,8 @@ async def read_form(request: Request) -> forms.Raw:
     raw: forms.Raw = {}
     for key, value in data.multi_items():
         if isinstance(value, str):
-            raw.setdefault(key, []).append(value[:MAX_FIELD])
+            # NUL never means anything in a form, and PostgreSQL refuses it in text.
+            raw.setdefault(key, []).append(value[:MAX_FIELD].replace("\x00", ""))
     return raw
 
 
@@ -375,6 +376,10 @@ def _register(noun: Noun) -> None:
                     editing.publish(
                         session, entity, account_id=account.id, now=now, form_version=version
                     )
+                    if key == "commitments":
+                        editing.publish_what_it_cites(
+                            session, entity, account_id=account.id, now=now
+                        )
                 elif action == "unpublish":
                     editing.unpublish(session, entity, account_id=account.id, form_version=version)
                 elif action == "delete":
