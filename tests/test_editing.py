@@ -348,6 +348,8 @@ def test_nul_characters_and_junk_get_answers_not_errors(
         ("/edit/sources/new", {"title": "t" * 600, "kind": "report"}),
         ("/edit/exchange-rates", {"rate": "NaN", "rate_on": "2020-02-30"}),
         ("/commitments/999999/edit", {"version": "1"}),
+        ("/commitments/99999999999/edit", {"version": "1"}),
+        ("/money-flows/99999999999/edit", {"version": "1"}),
         ("/commitments/1/flows/new", {"amount": "1e9999", "stage": "pledge"}),
     ]:
         answer = post(client, path, data)

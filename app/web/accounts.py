@@ -17,7 +17,8 @@ from app.web.auth import (
     safe_next,
     set_session_cookie,
 )
-from app.web.deps import RecordId, SessionDep, TemplatesDep
+from app.web.deps import SessionDep, TemplatesDep
+from app.web.editing import RecordId
 
 router = APIRouter()
 

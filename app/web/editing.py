@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -34,9 +34,13 @@ from app.services import changes, editing, reviews
 from app.vocab import PublicationState
 from app.web import forms
 from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
-from app.web.deps import RecordId, SessionDep, TemplatesDep, TodayDep
+from app.web.deps import SessionDep, TemplatesDep, TodayDep
 
 router = APIRouter()
+
+# Ids of edited records are 32-bit integers (INTEGER on PostgreSQL): a larger
+# number is a 400, never a database error.
+RecordId = Annotated[int, Path(ge=1, le=forms.MAX_ID, description="The record's id.")]
 
 MAX_FIELD = 200_000
 
