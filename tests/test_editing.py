@@ -541,7 +541,7 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize("hostile", HOSTILE, ids=["script", "attribute", "long-unicode"])
 def test_user_text_is_escaped_everywhere(
     client: TestClient, demo: Session, editor: Account, hostile: str
 ) -> None:
@@ -558,6 +558,13 @@ def test_user_text_is_escaped_everywhere(
             "new_source_kind": "other",
         },
     )
+    drafts = client.get("/edit", headers=HTML).text  # lists the draft by its title
+    assert "<script>alert" not in drafts
+    assert "<img src=x" not in drafts
+    if hostile.startswith("Ü"):
+        assert hostile[:200] in drafts
+    else:
+        assert "&lt;" in drafts
     page = client.get(f"/commitments/{commitment_id}/edit", headers=HTML)
     post(client, f"/commitments/{commitment_id}/publish", {"version": hidden(page.text, "version")})
     for path in (
@@ -565,7 +572,6 @@ def test_user_text_is_escaped_everywhere(
         f"/commitments/{commitment_id}/history",
         f"/commitments/{commitment_id}",
         "/commitments",
-        "/edit",
         "/",
     ):
         html = client.get(path, headers=HTML).text

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "editing_0001"
 down_revision: str | None = "ff7885de2045"
 branch_labels: str | Sequence[str] | None = None
