@@ -593,3 +593,28 @@ def test_user_text_is_escaped_everywhere(
     assert conflict.status_code == 409
     assert "<script>alert" not in conflict.text
     assert "<img src=x" not in conflict.text
+
+
+def test_a_quote_is_corrected_and_a_stale_correction_refused(
+    client: TestClient, demo: Session, editor: Account
+) -> None:
+    citation = demo.scalars(select(Citation).where(Citation.commitment_id.is_not(None))).first()
+    assert citation is not None
+    page = client.get(f"/citations/{citation.id}/edit", headers=HTML)
+    assert page.status_code == 200
+    version = hidden(page.text, "version")
+    form = {"quote": "Corrected quote", "locator": "para 9", "source_id": str(citation.source_id)}
+    saved = post(client, f"/citations/{citation.id}/edit", {**form, "version": version})
+    assert saved.status_code == 303
+    stale = post(
+        client, f"/citations/{citation.id}/edit", {**form, "quote": "Mine", "version": version}
+    )
+    assert stale.status_code == 409
+    assert "it now reads: “Corrected quote”" in text_of(stale.text)
+    assert ">Mine</textarea>" in stale.text
+    demo.expire_all()
+    current = demo.get(Citation, citation.id)
+    assert current is not None
+    assert (current.quote, current.locator) == ("Corrected quote", "para 9")
+    history = client.get(f"/commitments/{citation.commitment_id}/history", headers=HTML)
+    assert "Corrected quote" in text_of(history.text)

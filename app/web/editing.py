@@ -882,6 +882,105 @@ def citation_create(
     return _see_other(f"/commitments/{record_id}/edit")
 
 
+def _citation_commitment(session: Session, citation: Citation) -> Commitment | None:
+    commitment_id = citation.commitment_id
+    if commitment_id is None and citation.money_flow_id is not None:
+        flow = session.get(MoneyFlow, citation.money_flow_id)
+        commitment_id = flow.commitment_id if flow else None
+    return session.get(Commitment, commitment_id) if commitment_id is not None else None
+
+
+def _citation_for_edit(session: Session, citation_id: int) -> tuple[Citation, Commitment]:
+    citation = session.get(Citation, citation_id)
+    commitment = _citation_commitment(session, citation) if citation else None
+    # Review evidence is part of its review and observation quotes of their
+    # indicator's page; only a commitment's or money flow's quotes are edited here.
+    if citation is None or commitment is None or commitment.deleted_at is not None:
+        raise HTTPException(404, f"There is no editable quote {citation_id}.")
+    return citation, commitment
+
+
+@router.get("/citations/{record_id}/edit", response_class=HTMLResponse, summary="Edit a quote")
+def citation_edit_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+) -> Response:
+    citation, commitment = _citation_for_edit(session, record_id)
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading="Edit a quote",
+        action=f"/citations/{record_id}/edit",
+        state=forms.from_typed(forms.CITATION_EDIT_FIELDS, forms.citation_typed(citation)),
+        version=citation.version,
+        back={"url": f"/commitments/{commitment.id}/edit", "label": commitment.title},
+    )
+
+
+@router.post("/citations/{record_id}/edit", response_class=HTMLResponse, summary="Save a quote")
+def citation_save(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    """Correct a quote's text, locator or source; a stale form is refused (409)."""
+    citation, commitment = _citation_for_edit(session, record_id)
+    state = forms.parse_form(forms.CITATION_EDIT_FIELDS, raw)
+    source_id = state.values.get("source_id")
+    if source_id is not None and session.get(Source, source_id) is None:
+        state.errors["source_id"] = f"there is no source {source_id}"
+    back = {"url": f"/commitments/{commitment.id}/edit", "label": commitment.title}
+    action = f"/citations/{record_id}/edit"
+    if not state.ok:
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Edit a quote",
+            action=action,
+            state=state,
+            version=_version(raw),
+            back=back,
+            status_code=422,
+        )
+    try:
+        editing.update(
+            session,
+            citation,
+            dict(state.values),
+            form_version=_version(raw),
+            account_id=account.id,
+            public=changes.is_public(commitment),
+        )
+    except editing.Conflict:
+        session.rollback()
+        current = session.get(Citation, record_id, populate_existing=True)
+        state.errors["quote"] = (
+            "Someone else saved this quote since you opened it; it now reads: "
+            f"“{current.quote if current else ''}”. Your text is kept here: save again to "
+            "replace theirs, or cancel to keep it."
+        )
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Edit a quote",
+            action=action,
+            state=state,
+            version=current.version if current else None,
+            back=back,
+            status_code=409,
+        )
+    return _see_other(f"/commitments/{commitment.id}/edit")
+
+
 @router.post("/citations/{record_id}/delete", summary="Remove a quote")
 def citation_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
     """Admins only: the change record keeps the quote."""

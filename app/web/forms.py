@@ -599,6 +599,17 @@ CITATION_FIELDS = [
 ]
 
 
+CITATION_EDIT_FIELDS = [
+    Field("quote", "Quote (pasted verbatim)", "textarea", required=True),
+    Field("locator", "Where in the source", max_length=100, help="para 8, p. 12"),
+    Field("source_id", "Source", "select", required=True, choices_key="sources"),
+]
+
+
+def citation_typed(citation: Any) -> Raw:
+    return _typed(citation, ["quote", "locator", "source_id"])
+
+
 def check_citation_source(state: FormState) -> None:
     v = state.values
     if v.get("source_id") and v.get("new_source_title"):
