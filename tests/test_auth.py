@@ -6,7 +6,15 @@ import datetime as dt
 import re
 
 import pytest
-from editing_helpers import HTML, PASSWORD, csrf, make_account, post, sign_in
+from editing_helpers import (  # cheap_hashing: an autouse fixture
+    HTML,
+    PASSWORD,
+    cheap_hashing,  # noqa: F401
+    csrf,
+    make_account,
+    post,
+    sign_in,
+)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select

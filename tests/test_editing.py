@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from editing_helpers import HTML, hidden, make_account, post, sign_in, text_of
+from editing_helpers import (  # cheap_hashing: an autouse fixture
+    HTML,
+    cheap_hashing,  # noqa: F401
+    hidden,
+    make_account,
+    post,
+    sign_in,
+    text_of,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
