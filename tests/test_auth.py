@@ -368,3 +368,23 @@ def test_user_commands(cli_env: None) -> None:
     assert "there is no account" in missing.output
     # A password is never an argument.
     assert runner.invoke(cli, ["user", "add", "y@example.org", PASSWORD]).exit_code != 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["user"],
+        ["user", "add"],
+        ["user", "list"],
+        ["user", "set-role"],
+        ["user", "disable"],
+        ["user", "enable"],
+        ["user", "reset-password"],
+    ],
+)
+def test_user_commands_have_help(command: list[str]) -> None:
+    from app.cli import app as cli
+
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output

@@ -125,6 +125,17 @@ def test_new_commitments_are_drafts_readers_cannot_see(
     assert anonymous.get(f"/commitments/{commitment_id}", headers=HTML).status_code == 200
     assert "A secret draft pledge" in anonymous.get("/commitments", headers=HTML).text
     assert "Published commitment" in anonymous.get("/", headers=HTML).text
+    # Withdrawn to draft, it is private again.
+    page = client.get(f"/commitments/{commitment_id}/edit", headers=HTML)
+    withdrawn = post(
+        client, f"/commitments/{commitment_id}/unpublish", {"version": hidden(page.text, "version")}
+    )
+    assert withdrawn.status_code == 303
+    assert anonymous.get(f"/commitments/{commitment_id}", headers=HTML).status_code == 404
+    # A publish from a page opened before another change is refused, not applied blindly.
+    stale = post(client, f"/commitments/{commitment_id}/publish", {"version": "1"})
+    assert stale.status_code == 409
+    assert anonymous.get(f"/commitments/{commitment_id}", headers=HTML).status_code == 404
 
 
 def test_money_is_confirmed_at_its_exact_value_before_saving(
