@@ -10,7 +10,7 @@ from app import db, openapi
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
-from app.web import changes, errors, exports, funding, pages, reviews
+from app.web import accounts, auth, changes, editing, errors, exports, funding, pages, reviews
 from app.web.limits import BodyLimitMiddleware
 from app.web.templating import make_templates
 
@@ -36,11 +36,16 @@ def create_app(
     app.mount("/static", StaticFiles(directory=db.PACKAGE_DIR / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(funding.router)
-    app.include_router(api_v1.router)
     app.include_router(reviews.router)
     app.include_router(changes.router)
     app.include_router(exports.router)
+    app.include_router(accounts.router)
+    app.include_router(editing.router)
+    app.include_router(api_v1.router)
     errors.install(app)
+    auth.install(app)
+    # Added last, so outermost: an oversized body is refused before the CSRF
+    # middleware buffers it.
     app.add_middleware(BodyLimitMiddleware, upload_paths=("/import",))
     openapi.install(app)
     return app

@@ -740,3 +740,24 @@ class ChangeRecord(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Whether readers may see it: changes to drafts stay private.
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account (e-mail) and per client address.
+
+    Kept in the database, not in process memory, so every web process behind
+    a load balancer sees the same count and slows the same attacker down.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (
+        CheckConstraint("kind IN ('account', 'address')", name="kind"),
+        UniqueConstraint("kind", "key", name="uq_login_throttles_kind_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(320))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

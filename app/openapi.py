@@ -53,6 +53,24 @@ def _document_download(path: str, operation: dict[str, Any]) -> None:
             ok["content"] = {media_type: {"schema": {"type": "string"}}}
 
 
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _document_page(method: str, operation: dict[str, Any]) -> None:
+    """Pages and forms answer in HTML; editors' pages and forms need a session."""
+    responses = operation.setdefault("responses", {})
+    responses.setdefault("303", {"description": "Redirect: to sign in, or after a saved form."})
+    responses.setdefault("401", _problem("Sign in as an editor (non-HTML clients)."))
+    responses.setdefault("403", _problem("Not allowed for your role."))
+    if method != "get":
+        responses["403"] = _html("The form's CSRF token is missing or stale, or the role is wrong.")
+        responses["403"]["content"]["text/plain"] = {"schema": {"type": "string"}}
+        responses.setdefault("409", _html("Someone else saved first: both versions are shown."))
+        responses["422"] = _html("The form was rejected; each field says why.")
+        responses.setdefault("429", _html("Too many failed sign-ins: wait and retry."))
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -68,11 +86,15 @@ def install(app: FastAPI) -> None:
         schemas["Problem"] = PROBLEM_SCHEMA
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
-        for path, operations in spec.get("paths", {}).items():
-            for operation in operations.values():
+        paths = spec.get("paths", {})
+        for path, operations in paths.items():
+            for method, operation in operations.items():
+                if not path.startswith("/api/"):
+                    _document_page(method, operation)
                 _document_download(path, operation)
                 responses = operation.setdefault("responses", {})
-                responses.pop("422", None)
+                if path.startswith("/api/") or method == "get":
+                    responses.pop("422", None)
                 responses.setdefault(
                     "400", _problem("The request is malformed; `detail` says why.")
                 )

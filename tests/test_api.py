@@ -120,3 +120,18 @@ def test_openapi_documents_the_commitment_endpoint(client: TestClient) -> None:
     assert "exact amounts" in operation["description"]
     assert "404" in operation["responses"]
     assert client.get("/docs").status_code == 200
+
+
+def test_malformed_multipart_form_is_refused_not_a_500(client: TestClient) -> None:
+    """Found by Schemathesis: a multipart body without a boundary crashed the CSRF check."""
+    response = client.post(
+        "/login", content=b"email=&password=", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert response.status_code == 403
+
+
+def test_405_lists_every_method_the_path_takes(client: TestClient) -> None:
+    """Found by Schemathesis: Starlette's Allow named only the first matching route's methods."""
+    response = client.request("PATCH", "/login")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}

@@ -40,7 +40,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 # documented status codes and content types, responses matching their schema.
 EXCLUDED = [positive_data_acceptance]
 FUZZ = settings(
-    max_examples=30,
+    max_examples=15,
     derandomize=True,
     deadline=None,
     suppress_health_check=list(HealthCheck),

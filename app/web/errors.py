@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,15 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
         # Keep the exception's headers: Allow on 405, WWW-Authenticate on 401.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         return _render(
             request,
             exc.status_code,
             titles.get(exc.status_code, "Error"),
             str(exc.detail),
-            exc.headers,
+            headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -71,3 +75,20 @@ def install(app: FastAPI) -> None:
         return _render(
             request, 500, "Something went wrong", "The error has been logged. Nothing was saved."
         )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path.
+
+    Starlette's own Allow header names only the first route matching the path,
+    so /login (GET and POST in two routes) would claim to take only GET.
+    """
+    allowed = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)

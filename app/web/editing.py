@@ -1,0 +1,1475 @@
+"""Edit pages: forms for every record, publish, delete and restore, history, conflicts.
+
+Routes stay thin: read the form, check it (app.web.forms), call
+app.services.editing (or reviews.record_review), render. Every write route
+needs `EditorDep`; deleting and restoring need `AdminDep`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import (
+    Actor,
+    Base,
+    Citation,
+    Commitment,
+    CommitmentActor,
+    ExchangeRate,
+    Indicator,
+    IndicatorCommitment,
+    MoneyFlow,
+    Observation,
+    Review,
+    Source,
+)
+from app.services import changes, editing, reviews
+from app.vocab import PublicationState
+from app.web import forms
+from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
+from app.web.deps import SessionDep, TemplatesDep, TodayDep
+
+router = APIRouter()
+
+# Ids of edited records are 32-bit integers (INTEGER on PostgreSQL): a larger
+# number is a 400, never a database error.
+RecordId = Annotated[int, Path(ge=1, le=forms.MAX_ID, description="The record's id.")]
+
+MAX_FIELD = 200_000
+
+
+async def read_form(request: Request) -> forms.Raw:
+    """The posted form as lists of strings (files are ignored)."""
+    data = await request.form()
+    raw: forms.Raw = {}
+    for key, value in data.multi_items():
+        if isinstance(value, str):
+            # NUL never means anything in a form, and PostgreSQL refuses it in text.
+            raw.setdefault(key, []).append(value[:MAX_FIELD].replace("\x00", ""))
+    return raw
+
+
+FormDep = Annotated[forms.Raw, Depends(read_form)]
+
+
+def _version(raw: forms.Raw) -> int | None:
+    text = (raw.get("version") or [""])[0]
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
+def _lookups(session: Session) -> dict[str, list[tuple[int, str]]]:
+    return {"actors": editing.actor_choices(session), "sources": editing.source_choices(session)}
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# ------------------------------------------------------------------ nouns
+
+
+@dataclass(frozen=True)
+class Noun:
+    key: str  # URL segment and table name
+    model: type[Any]
+    label: str
+    fields: list[forms.Field]
+    values: Callable[[forms.FormState], dict[str, Any]]
+    typed: Callable[[Any], forms.Raw]
+    loads: tuple[Any, ...] = ()
+
+
+NOUNS: dict[str, Noun] = {
+    "actors": Noun(
+        "actors",
+        Actor,
+        "actor",
+        forms.ACTOR_FIELDS,
+        forms.actor_values,
+        forms.actor_typed,
+    ),
+    "sources": Noun(
+        "sources",
+        Source,
+        "source",
+        forms.SOURCE_FIELDS,
+        forms.source_values,
+        forms.source_typed,
+    ),
+    "commitments": Noun(
+        "commitments",
+        Commitment,
+        "commitment",
+        forms.COMMITMENT_FIELDS,
+        forms.commitment_values,
+        forms.commitment_typed,
+        (
+            selectinload(Commitment.actor_links).selectinload(CommitmentActor.actor),
+            selectinload(Commitment.tags),
+        ),
+    ),
+    "indicators": Noun(
+        "indicators",
+        Indicator,
+        "indicator",
+        forms.INDICATOR_FIELDS,
+        lambda state: {k: state.values.get(k) for k in ("name", "unit", "description")},
+        lambda indicator: forms.indicator_typed(indicator, []),
+    ),
+}
+
+
+def _load(session: Session, noun: Noun, record_id: int, account: Any) -> Any:
+    entity = session.scalars(
+        select(noun.model).where(noun.model.id == record_id).options(*noun.loads)
+    ).one_or_none()
+    if entity is None or (entity.deleted_at is not None and not is_admin(account)):
+        raise HTTPException(404, f"There is no {noun.label} {record_id}.")
+    return entity
+
+
+def _indicator_commitment_ids(session: Session, indicator_id: int) -> list[int]:
+    return sorted(
+        session.scalars(
+            select(IndicatorCommitment.commitment_id).where(
+                IndicatorCommitment.indicator_id == indicator_id
+            )
+        )
+    )
+
+
+def _relations(
+    session: Session, noun: Noun, state: forms.FormState
+) -> Callable[[Any], dict[str, Any]] | None:
+    """What a form sets beyond columns: a commitment's actors and tags, an indicator's links."""
+    if noun.key == "commitments":
+        makers = state.values.get("makers") or []
+        recipients = state.values.get("recipients") or []
+        tags = forms.tag_names(state)
+
+        def apply(entity: Any) -> dict[str, Any]:
+            return {
+                **editing.set_commitment_actors(session, entity, makers, recipients),
+                **editing.set_tags(session, entity, tags),
+            }
+
+        return apply
+    if noun.key == "indicators":
+        ids = forms.id_list(state, "commitment_ids")
+
+        def link(entity: Any) -> dict[str, Any]:
+            return editing.set_indicator_commitments(session, entity, ids)
+
+        return link
+    return None
+
+
+def _check_references(
+    session: Session, noun: Noun, state: forms.FormState, own_id: int | None
+) -> None:
+    """Record numbers and chosen actors must exist (and not point at themselves)."""
+    for name in ("parent_id", "tops_up_id", "supersedes_id", "publisher_actor_id"):
+        value = state.values.get(name)
+        if value is None or name not in {f.name for f in noun.fields}:
+            continue
+        model = Actor if noun.key in ("actors", "sources") else Commitment
+        if value == own_id and model is noun.model:
+            state.errors[name] = "a record cannot point at itself"
+        elif session.get(model, value) is None:
+            state.errors[name] = f"there is no {model.__name__.lower()} {value}"
+    for name in ("makers", "recipients"):
+        for actor_id in state.values.get(name) or []:
+            if session.get(Actor, actor_id) is None:
+                state.errors[name] = f"there is no actor {actor_id}"
+    if noun.key == "indicators":
+        for commitment_id in forms.id_list(state, "commitment_ids"):
+            if session.get(Commitment, commitment_id) is None:
+                state.errors["commitment_ids"] = f"there is no commitment {commitment_id}"
+
+
+def _form_page(
+    request: Request,
+    templates: Any,
+    session: Session,
+    *,
+    heading: str,
+    action: str,
+    state: forms.FormState,
+    version: int | None = None,
+    back: dict[str, str] | None = None,
+    status_code: int = 200,
+    reading: forms.FlowReading | None = None,
+    previewable: bool = False,
+) -> Response:
+    response: Response = templates.TemplateResponse(
+        request,
+        "edit/form.html",
+        {
+            "heading": heading,
+            "action": action,
+            "state": state,
+            "version": version,
+            "lookups": _lookups(session),
+            "back": back,
+            "reading": reading,
+            "previewable": previewable,
+        },
+        status_code=status_code,
+    )
+    return response
+
+
+# ------------------------------------------------------------ editors' home
+
+
+@router.get("/edit", response_class=HTMLResponse, summary="Editors' home")
+def edit_home(
+    request: Request, session: SessionDep, templates: TemplatesDep, account: EditorDep
+) -> Response:
+    """Links to every form, the drafts waiting to be published, and (admins) deleted records."""
+    return templates.TemplateResponse(
+        request,
+        "edit/home.html",
+        {
+            "account": account,
+            "drafts": editing.drafts(session),
+            "deleted": editing.drafts(session, deleted=True) if is_admin(account) else {},
+        },
+    )
+
+
+# ------------------------------------------------- create and edit, generic
+
+
+def _register(noun: Noun) -> None:
+    key = noun.key
+
+    @router.get(f"/edit/{key}/new", response_class=HTMLResponse, summary=f"New {noun.label}")
+    def new_form(
+        request: Request, session: SessionDep, templates: TemplatesDep, account: EditorDep
+    ) -> Response:
+        defaults = {"kind": ""} if key != "commitments" else {}
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading=f"New {noun.label}",
+            action=f"/edit/{key}/new",
+            state=forms.empty(noun.fields, defaults),
+            back={"url": "/edit", "label": "Editing"},
+        )
+
+    @router.post(f"/edit/{key}/new", response_class=HTMLResponse, summary=f"Create a {noun.label}")
+    def create(
+        request: Request,
+        session: SessionDep,
+        templates: TemplatesDep,
+        account: EditorDep,
+        raw: FormDep,
+    ) -> Response:
+        state = forms.parse_form(noun.fields, raw)
+        values = noun.values(state)
+        _check_references(session, noun, state, None)
+        apply = _relations(session, noun, state)
+        if not state.ok:
+            return _form_page(
+                request,
+                templates,
+                session,
+                heading=f"New {noun.label}",
+                action=f"/edit/{key}/new",
+                state=state,
+                back={"url": "/edit", "label": "Editing"},
+                status_code=422,
+            )
+        entity = noun.model(**values, state=PublicationState.draft)
+        if key == "commitments":
+            entity.actor_links = []
+            entity.tags = []
+        session.add(entity)
+        session.flush()
+        extra = apply(entity) if apply else {}
+        # The create record also says who made it, for whom, and its tags.
+        editing.create(session, entity, account_id=account.id, extra_after=extra)
+        return _see_other(f"/{key}/{entity.id}/edit")
+
+    @router.get(
+        f"/{key}/{{record_id}}/edit", response_class=HTMLResponse, summary=f"Edit {noun.label}"
+    )
+    def edit_form(
+        record_id: RecordId,
+        request: Request,
+        session: SessionDep,
+        templates: TemplatesDep,
+        account: EditorDep,
+    ) -> Response:
+        entity = _load(session, noun, record_id, account)
+        typed = noun.typed(entity)
+        if key == "indicators":
+            typed = forms.indicator_typed(entity, _indicator_commitment_ids(session, entity.id))
+        return _record_page(
+            request, templates, session, noun, entity, account, forms.from_typed(noun.fields, typed)
+        )
+
+    @router.post(
+        f"/{key}/{{record_id}}/edit", response_class=HTMLResponse, summary=f"Save {noun.label}"
+    )
+    def save(
+        record_id: RecordId,
+        request: Request,
+        session: SessionDep,
+        templates: TemplatesDep,
+        account: EditorDep,
+        raw: FormDep,
+    ) -> Response:
+        entity = _load(session, noun, record_id, account)
+        state = forms.parse_form(noun.fields, raw)
+        values = noun.values(state)
+        _check_references(session, noun, state, entity.id)
+        apply = _relations(session, noun, state)
+        if not state.ok:
+            return _record_page(
+                request, templates, session, noun, entity, account, state, status_code=422
+            )
+        extra_before: dict[str, Any] = {}
+        if key == "commitments":
+            extra_before = editing.actor_ids(entity)
+        if key == "indicators":
+            extra_before = {"commitments": _indicator_commitment_ids(session, entity.id)}
+        try:
+            editing.update(
+                session,
+                entity,
+                values,
+                form_version=_version(raw),
+                account_id=account.id,
+                extra_before=extra_before,
+                apply=apply,
+            )
+        except editing.Conflict:
+            return _conflict(request, templates, session, noun, record_id, account, state, raw)
+        return _see_other(f"/{key}/{entity.id}/edit")
+
+    def _state_route(action: str, admin_only: bool) -> None:
+
+        @router.post(
+            f"/{key}/{{record_id}}/{action}", summary=f"{action.capitalize()} a {noun.label}"
+        )
+        def change_state(
+            record_id: RecordId,
+            request: Request,
+            session: SessionDep,
+            templates: TemplatesDep,
+            account: EditorDep,
+            raw: FormDep,
+        ) -> Response:
+            if admin_only and not is_admin(account):
+                raise HTTPException(403, "Only administrators may delete or restore records.")
+            entity = _load(session, noun, record_id, account)
+            now = request.app.state.clock.now()
+            version = _version(raw)
+            try:
+                if action == "publish":
+                    editing.publish(
+                        session, entity, account_id=account.id, now=now, form_version=version
+                    )
+                    if key == "commitments":
+                        editing.publish_what_it_cites(
+                            session, entity, account_id=account.id, now=now
+                        )
+                elif action == "unpublish":
+                    editing.unpublish(session, entity, account_id=account.id, form_version=version)
+                elif action == "delete":
+                    editing.soft_delete(
+                        session, entity, account_id=account.id, now=now, form_version=version
+                    )
+                else:
+                    editing.restore(session, entity, account_id=account.id, form_version=version)
+            except editing.NotAllowed as exc:
+                raise HTTPException(409, str(exc)) from None
+            except editing.Conflict:
+                raise HTTPException(
+                    409,
+                    f"The {noun.label} was changed by someone else since you opened the page; "
+                    "reload it and try again.",
+                ) from None
+            return _see_other(f"/{key}/{entity.id}/edit")
+
+    for action, admin_only in (
+        ("publish", False),
+        ("unpublish", False),
+        ("delete", True),
+        ("restore", True),
+    ):
+        _state_route(action, admin_only)
+
+    @router.get(f"/{key}/{{record_id}}/history", response_class=HTMLResponse, summary="History")
+    def history(
+        record_id: RecordId,
+        request: Request,
+        session: SessionDep,
+        templates: TemplatesDep,
+        account: OptionalAccountDep,
+    ) -> Response:
+        """Every recorded change of this record, with the values before and after."""
+        entity = session.get(noun.model, record_id)
+        visible = entity is not None and (account is not None or changes.is_public(entity))
+        if entity is None or not visible:
+            raise HTTPException(404, f"There is no {noun.label} {record_id}.")
+        children = (
+            editing.child_ids_of_commitment(session, record_id) if key == "commitments" else None
+        )
+        entries = editing.history(session, key, record_id, children=children)
+        if account is None:
+            entries = [e for e in entries if e.change.is_public]
+        return templates.TemplateResponse(
+            request,
+            "edit/history.html",
+            {"entity": entity, "noun": noun, "entries": entries, "account": account},
+        )
+
+
+def _record_page(
+    request: Request,
+    templates: Any,
+    session: Session,
+    noun: Noun,
+    entity: Any,
+    account: Any,
+    state: forms.FormState,
+    status_code: int = 200,
+) -> Response:
+    context: dict[str, Any] = {
+        "noun": noun,
+        "entity": entity,
+        "state": state,
+        "lookups": _lookups(session),
+        "account": account,
+        "is_admin": is_admin(account),
+    }
+    if noun.key == "commitments":
+        context["c"] = _commitment_for_page(session, entity.id)
+    if noun.key == "indicators":
+        context["observations"] = list(
+            session.scalars(
+                select(Observation)
+                .where(Observation.indicator_id == entity.id)
+                .order_by(Observation.period_end_on, Observation.id)
+                .options(selectinload(Observation.citations).selectinload(Citation.source))
+            )
+        )
+    response: Response = templates.TemplateResponse(
+        request, "edit/record.html", context, status_code=status_code
+    )
+    return response
+
+
+def _commitment_for_page(session: Session, commitment_id: int) -> Commitment:
+    return session.scalars(
+        select(Commitment)
+        .where(Commitment.id == commitment_id)
+        .options(
+            selectinload(Commitment.citations).selectinload(Citation.source),
+            selectinload(Commitment.money_flows).options(
+                selectinload(MoneyFlow.provider),
+                selectinload(MoneyFlow.receiver),
+                selectinload(MoneyFlow.citations).selectinload(Citation.source),
+            ),
+            selectinload(Commitment.reviews)
+            .selectinload(Review.evidence)
+            .selectinload(Citation.source),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _conflict(
+    request: Request,
+    templates: Any,
+    session: Session,
+    noun: Noun,
+    record_id: int,
+    account: Any,
+    state: forms.FormState,
+    raw: forms.Raw,
+) -> Response:
+    """409: their values beside the current ones, and a form to save theirs deliberately."""
+    session.rollback()
+    current = session.scalars(
+        select(noun.model)
+        .where(noun.model.id == record_id)
+        .options(*noun.loads)
+        .execution_options(populate_existing=True)
+    ).one()
+    typed = noun.typed(current)
+    if noun.key == "indicators":
+        typed = forms.indicator_typed(current, _indicator_commitment_ids(session, record_id))
+    lookups = _lookups(session)
+    rows = []
+    for f in noun.fields:
+        mine = _display(f, state.all(f.name), lookups)
+        theirs = _display(f, typed.get(f.name, []), lookups)
+        rows.append({"label": f.label, "mine": mine, "theirs": theirs, "differs": mine != theirs})
+    response: Response = templates.TemplateResponse(
+        request,
+        "edit/conflict.html",
+        {
+            "noun": noun,
+            "entity": current,
+            "rows": rows,
+            "state": forms.FormState(fields=noun.fields, typed=state.typed),
+            "lookups": lookups,
+            "action": f"/{noun.key}/{record_id}/edit",
+            "version": current.version,
+            "your_version": _version(raw),
+        },
+        status_code=409,
+    )
+    return response
+
+
+def _display(f: forms.Field, values: list[str], lookups: dict[str, list[tuple[int, str]]]) -> str:
+    if f.kind == "checkbox":
+        return "yes" if any(values) else "no"
+    if f.choices_key:
+        names = {str(k): v for k, v in lookups.get(f.choices_key, [])}
+        return ", ".join(names.get(v, v) for v in values if v)
+    return ", ".join(v for v in values if v)
+
+
+for _noun in NOUNS.values():
+    _register(_noun)
+
+
+# ------------------------------------------------------------- money flows
+
+
+def _editable_commitment(session: Session, commitment_id: int) -> Commitment:
+    commitment = session.get(Commitment, commitment_id)
+    if commitment is None or commitment.deleted_at is not None:
+        raise HTTPException(404, f"There is no commitment {commitment_id}.")
+    return commitment
+
+
+def _provider(session: Session, provider_id: Any) -> Actor | None:
+    if not isinstance(provider_id, int):
+        return None
+    return session.scalars(
+        select(Actor).where(Actor.id == provider_id).options(selectinload(Actor.parent))
+    ).one_or_none()
+
+
+def _flow_page(
+    request: Request,
+    templates: Any,
+    session: Session,
+    commitment: Commitment,
+    state: forms.FormState,
+    action: str,
+    heading: str,
+    *,
+    version: int | None = None,
+    reading: forms.FlowReading | None = None,
+    status_code: int = 200,
+) -> Response:
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=heading,
+        action=action,
+        state=state,
+        version=version,
+        back={"url": f"/commitments/{commitment.id}/edit", "label": commitment.title},
+        reading=reading,
+        previewable=True,
+        status_code=status_code,
+    )
+
+
+def _handle_flow(
+    request: Request,
+    session: Session,
+    templates: Any,
+    account: Any,
+    raw: forms.Raw,
+    commitment: Commitment,
+    flow: MoneyFlow | None,
+) -> Response:
+    state = forms.parse_form(forms.FLOW_FIELDS, raw)
+    for name in ("provider_id", "receiver_id"):
+        value = state.values.get(name)
+        if value is not None and session.get(Actor, value) is None:
+            state.errors[name] = f"there is no actor {value}"
+    locale = request.app.state.settings.pledges_locale
+    reading = forms.flow_values(state, _provider(session, state.values.get("provider_id")), locale)
+    action = f"/money-flows/{flow.id}/edit" if flow else f"/commitments/{commitment.id}/flows/new"
+    heading = "Edit money flow" if flow else "Add money to this commitment"
+    if reading is None:
+        return _flow_page(
+            request,
+            templates,
+            session,
+            commitment,
+            state,
+            action,
+            heading,
+            version=_version(raw) if flow else None,
+            status_code=422,
+        )
+    confirmed = (raw.get("confirmed") or [""])[0]
+    wants_check = (raw.get("do") or [""])[0] == "check"
+    if wants_check or confirmed != reading.confirmation:
+        # Not saved yet: show the exact value understood and ask again.
+        return _flow_page(
+            request,
+            templates,
+            session,
+            commitment,
+            state,
+            action,
+            heading,
+            version=_version(raw) if flow else None,
+            reading=reading,
+        )
+    public = changes.is_public(commitment)
+    if flow is None:
+        flow = MoneyFlow(commitment_id=commitment.id, **reading.values)
+        editing.create(
+            session,
+            flow,
+            account_id=account.id,
+            public=public,
+            summary=f"Added a {reading.values['stage']} to “{commitment.title}”",
+        )
+    else:
+        try:
+            editing.update(
+                session,
+                flow,
+                reading.values,
+                form_version=_version(raw),
+                account_id=account.id,
+                public=public,
+            )
+        except editing.Conflict:
+            session.rollback()
+            current = session.get(MoneyFlow, flow.id, populate_existing=True)
+            assert current is not None
+            return _flow_page(
+                request,
+                templates,
+                session,
+                commitment,
+                forms.FormState(
+                    fields=forms.FLOW_FIELDS,
+                    typed=state.typed,
+                    errors={"amount": _conflict_note(current)},
+                ),
+                action,
+                heading,
+                version=current.version,
+                status_code=409,
+            )
+    return _see_other(f"/commitments/{commitment.id}/edit")
+
+
+def _conflict_note(flow: MoneyFlow) -> str:
+    return (
+        "Someone else saved this money flow since you opened it. It is now "
+        f"{flow.currency} {flow.amount} ({flow.stage}). Your values are kept here: "
+        "save again to replace theirs, or cancel to keep them."
+    )
+
+
+@router.get("/commitments/{record_id}/flows/new", response_class=HTMLResponse, summary="Add money")
+def flow_new_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+) -> Response:
+    commitment = _editable_commitment(session, record_id)
+    state = forms.empty(forms.FLOW_FIELDS, {"stage": "pledge", "qualifier": "exact"})
+    return _flow_page(
+        request,
+        templates,
+        session,
+        commitment,
+        state,
+        f"/commitments/{record_id}/flows/new",
+        "Add money to this commitment",
+    )
+
+
+@router.post("/commitments/{record_id}/flows/new", response_class=HTMLResponse, summary="Add money")
+def flow_create(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    """Check the amount, show the exact value understood, save on confirmation."""
+    commitment = _editable_commitment(session, record_id)
+    return _handle_flow(request, session, templates, account, raw, commitment, None)
+
+
+def _flow(session: Session, flow_id: int) -> MoneyFlow:
+    flow = session.get(MoneyFlow, flow_id)
+    if flow is None:
+        raise HTTPException(404, f"There is no money flow {flow_id}.")
+    return flow
+
+
+@router.get("/money-flows/{record_id}/edit", response_class=HTMLResponse, summary="Edit money")
+def flow_edit_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+) -> Response:
+    flow = _flow(session, record_id)
+    commitment = _editable_commitment(session, flow.commitment_id)
+    state = forms.from_typed(forms.FLOW_FIELDS, forms.flow_typed(flow))
+    return _flow_page(
+        request,
+        templates,
+        session,
+        commitment,
+        state,
+        f"/money-flows/{record_id}/edit",
+        "Edit money flow",
+        version=flow.version,
+    )
+
+
+@router.post("/money-flows/{record_id}/edit", response_class=HTMLResponse, summary="Save money")
+def flow_save(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    flow = _flow(session, record_id)
+    commitment = _editable_commitment(session, flow.commitment_id)
+    return _handle_flow(request, session, templates, account, raw, commitment, flow)
+
+
+@router.post("/money-flows/{record_id}/delete", summary="Remove a money flow")
+def flow_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
+    """Admins only: the change record keeps its values."""
+    flow = _flow(session, record_id)
+    commitment = _editable_commitment(session, flow.commitment_id)
+    editing.delete_child(session, flow, account_id=account.id, public=changes.is_public(commitment))
+    return _see_other(f"/commitments/{commitment.id}/edit")
+
+
+# --------------------------------------------------------------- citations
+
+
+def _supports_choices(session: Session, commitment: Commitment) -> list[tuple[str, str]]:
+    flows = session.scalars(
+        select(MoneyFlow).where(MoneyFlow.commitment_id == commitment.id).order_by(MoneyFlow.id)
+    )
+    return [("commitment", "the commitment itself")] + [
+        (f"flow:{f.id}", f"money flow {f.id}: {f.stage} {f.currency} {f.amount}") for f in flows
+    ]
+
+
+def _citation_fields(session: Session, commitment: Commitment) -> list[forms.Field]:
+    supports = forms.Field(
+        "supports",
+        "This quote supports",
+        "select",
+        required=True,
+        choices=_supports_choices(session, commitment),
+        blank=False,
+    )
+    return [supports, *forms.CITATION_FIELDS]
+
+
+@router.get(
+    "/commitments/{record_id}/citations/new", response_class=HTMLResponse, summary="Quote a source"
+)
+def citation_new_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    supports: str = "commitment",
+) -> Response:
+    commitment = _editable_commitment(session, record_id)
+    state = forms.empty(_citation_fields(session, commitment), {"supports": supports[:40]})
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading="Quote a source",
+        action=f"/commitments/{record_id}/citations/new",
+        state=state,
+        back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
+    )
+
+
+@router.post(
+    "/commitments/{record_id}/citations/new", response_class=HTMLResponse, summary="Quote a source"
+)
+def citation_create(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    """Attach a verbatim quote to the commitment or a flow; a new source can be made inline."""
+    commitment = _editable_commitment(session, record_id)
+    state = forms.parse_form(_citation_fields(session, commitment), raw)
+    forms.check_citation_source(state)
+    source_id = state.values.get("source_id")
+    if source_id is not None and session.get(Source, source_id) is None:
+        state.errors["source_id"] = f"there is no source {source_id}"
+    if not state.ok:
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Quote a source",
+            action=f"/commitments/{record_id}/citations/new",
+            state=state,
+            back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
+            status_code=422,
+        )
+    v = state.values
+    if source_id is None:
+        source = Source(
+            title=v["new_source_title"],
+            publisher=v.get("new_source_publisher"),
+            kind=v["new_source_kind"],
+            published_on=v.get("new_source_published_on"),
+            url=v.get("new_source_url"),
+            state=PublicationState.draft,
+        )
+        editing.create(session, source, account_id=account.id)
+        source_id = source.id
+    supports = v["supports"]
+    citation = Citation(source_id=source_id, quote=v["quote"], locator=v.get("locator"))
+    if supports == "commitment":
+        citation.commitment_id = commitment.id
+    else:
+        citation.money_flow_id = int(supports.split(":", 1)[1])
+    editing.create(
+        session,
+        citation,
+        account_id=account.id,
+        public=changes.is_public(commitment),
+        summary=f"Quoted a source for “{commitment.title}”",
+    )
+    return _see_other(f"/commitments/{record_id}/edit")
+
+
+def _citation_commitment(session: Session, citation: Citation) -> Commitment | None:
+    commitment_id = citation.commitment_id
+    if commitment_id is None and citation.money_flow_id is not None:
+        flow = session.get(MoneyFlow, citation.money_flow_id)
+        commitment_id = flow.commitment_id if flow else None
+    return session.get(Commitment, commitment_id) if commitment_id is not None else None
+
+
+def _citation_for_edit(session: Session, citation_id: int) -> tuple[Citation, Commitment]:
+    citation = session.get(Citation, citation_id)
+    commitment = _citation_commitment(session, citation) if citation else None
+    # Review evidence is part of its review and observation quotes of their
+    # indicator's page; only a commitment's or money flow's quotes are edited here.
+    if citation is None or commitment is None or commitment.deleted_at is not None:
+        raise HTTPException(404, f"There is no editable quote {citation_id}.")
+    return citation, commitment
+
+
+@router.get("/citations/{record_id}/edit", response_class=HTMLResponse, summary="Edit a quote")
+def citation_edit_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+) -> Response:
+    citation, commitment = _citation_for_edit(session, record_id)
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading="Edit a quote",
+        action=f"/citations/{record_id}/edit",
+        state=forms.from_typed(forms.CITATION_EDIT_FIELDS, forms.citation_typed(citation)),
+        version=citation.version,
+        back={"url": f"/commitments/{commitment.id}/edit", "label": commitment.title},
+    )
+
+
+@router.post("/citations/{record_id}/edit", response_class=HTMLResponse, summary="Save a quote")
+def citation_save(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    """Correct a quote's text, locator or source; a stale form is refused (409)."""
+    citation, commitment = _citation_for_edit(session, record_id)
+    state = forms.parse_form(forms.CITATION_EDIT_FIELDS, raw)
+    source_id = state.values.get("source_id")
+    if source_id is not None and session.get(Source, source_id) is None:
+        state.errors["source_id"] = f"there is no source {source_id}"
+    back = {"url": f"/commitments/{commitment.id}/edit", "label": commitment.title}
+    action = f"/citations/{record_id}/edit"
+    if not state.ok:
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Edit a quote",
+            action=action,
+            state=state,
+            version=_version(raw),
+            back=back,
+            status_code=422,
+        )
+    try:
+        editing.update(
+            session,
+            citation,
+            dict(state.values),
+            form_version=_version(raw),
+            account_id=account.id,
+            public=changes.is_public(commitment),
+        )
+    except editing.Conflict:
+        session.rollback()
+        current = session.get(Citation, record_id, populate_existing=True)
+        state.errors["quote"] = (
+            "Someone else saved this quote since you opened it; it now reads: "
+            f"“{current.quote if current else ''}”. Your text is kept here: save again to "
+            "replace theirs, or cancel to keep it."
+        )
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Edit a quote",
+            action=action,
+            state=state,
+            version=current.version if current else None,
+            back=back,
+            status_code=409,
+        )
+    return _see_other(f"/commitments/{commitment.id}/edit")
+
+
+@router.post("/citations/{record_id}/delete", summary="Remove a quote")
+def citation_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
+    """Admins only: the change record keeps the quote."""
+    citation = session.get(Citation, record_id)
+    if citation is None:
+        raise HTTPException(404, f"There is no citation {record_id}.")
+    back = "/edit"
+    public = False
+    commitment_id = citation.commitment_id
+    if commitment_id is None and citation.money_flow_id is not None:
+        flow = session.get(MoneyFlow, citation.money_flow_id)
+        commitment_id = flow.commitment_id if flow else None
+    if commitment_id is not None:
+        commitment = session.get(Commitment, commitment_id)
+        public = commitment is not None and changes.is_public(commitment)
+        back = f"/commitments/{commitment_id}/edit"
+    editing.delete_child(session, citation, account_id=account.id, public=public)
+    return _see_other(back)
+
+
+# ----------------------------------------------------------------- reviews
+
+
+@router.get(
+    "/commitments/{record_id}/reviews/new",
+    response_class=HTMLResponse,
+    summary="Review a commitment",
+)
+def review_new_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    today: TodayDep,
+) -> Response:
+    commitment = _editable_commitment(session, record_id)
+    state = forms.empty(forms.REVIEW_FIELDS, {"reviewed_on": today.isoformat()})
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=f"Review “{commitment.title}”",
+        action=f"/commitments/{record_id}/reviews/new",
+        state=state,
+        back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
+    )
+
+
+@router.post(
+    "/commitments/{record_id}/reviews/new", response_class=HTMLResponse, summary="Record a review"
+)
+def review_create(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    today: TodayDep,
+    raw: FormDep,
+) -> Response:
+    """Record a dated verdict with evidence (the rules are in reviews.record_review)."""
+    commitment = _editable_commitment(session, record_id)
+    state = forms.parse_form(forms.REVIEW_FIELDS, raw)
+    v = state.values
+    evidence: list[reviews.EvidenceInput] = []
+    if v.get("evidence_quote") or v.get("evidence_source_id"):
+        if not v.get("evidence_source_id"):
+            state.errors["evidence_source_id"] = "evidence needs its source"
+        elif not v.get("evidence_quote"):
+            state.errors["evidence_quote"] = "quote the evidence"
+        else:
+            evidence.append(
+                reviews.EvidenceInput(
+                    v["evidence_source_id"], v["evidence_quote"], v.get("evidence_locator")
+                )
+            )
+    if state.ok:
+        try:
+            reviews.record_review(
+                session,
+                commitment,
+                today=today,
+                reviewed_on=v["reviewed_on"],
+                status_found=v["status_found"],
+                evidence=evidence,
+                progress_percent=v.get("progress_percent"),
+                rationale=v.get("rationale"),
+                next_review_on=v.get("next_review_on"),
+                reviewer_account_id=account.id,
+                reviewer_name=v.get("reviewer_name"),
+            )
+        except reviews.ReviewError as exc:
+            field = "evidence_quote" if exc.field == "evidence" else exc.field
+            state.errors[field] = exc.message
+    if not state.ok:
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading=f"Review “{commitment.title}”",
+            action=f"/commitments/{record_id}/reviews/new",
+            state=state,
+            back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
+            status_code=422,
+        )
+    return _see_other(f"/commitments/{record_id}/edit")
+
+
+# ------------------------------------------------------------ observations
+
+
+def _editable_indicator(session: Session, indicator_id: int) -> Indicator:
+    indicator = session.get(Indicator, indicator_id)
+    if indicator is None or indicator.deleted_at is not None:
+        raise HTTPException(404, f"There is no indicator {indicator_id}.")
+    return indicator
+
+
+def _handle_observation(
+    request: Request,
+    session: Session,
+    templates: Any,
+    account: Any,
+    raw: forms.Raw,
+    indicator: Indicator,
+    observation: Observation | None,
+) -> Response:
+    state = forms.parse_form(forms.OBSERVATION_FIELDS, raw)
+    values = forms.observation_values(state)
+    source_id = state.values.get("source_id")
+    if source_id is not None and session.get(Source, source_id) is None:
+        state.errors["source_id"] = f"there is no source {source_id}"
+    action = (
+        f"/observations/{observation.id}/edit"
+        if observation
+        else f"/indicators/{indicator.id}/observations/new"
+    )
+    back = {"url": f"/indicators/{indicator.id}/edit", "label": indicator.name}
+    if not state.ok:
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Observation",
+            action=action,
+            state=state,
+            back=back,
+            version=_version(raw),
+            status_code=422,
+        )
+    public = changes.is_public(indicator)
+    if observation is None:
+        observation = Observation(indicator_id=indicator.id, **values)
+        editing.create(
+            session,
+            observation,
+            account_id=account.id,
+            public=public,
+            summary=f"Added an observation of “{indicator.name}”",
+        )
+    else:
+        try:
+            editing.update(
+                session,
+                observation,
+                values,
+                form_version=_version(raw),
+                account_id=account.id,
+                public=public,
+            )
+        except editing.Conflict:
+            session.rollback()
+            state.errors["value"] = (
+                "Someone else saved this observation since you opened it; "
+                "your values are kept: save again to replace theirs."
+            )
+            current = session.get(Observation, observation.id, populate_existing=True)
+            return _form_page(
+                request,
+                templates,
+                session,
+                heading="Observation",
+                action=action,
+                state=state,
+                back=back,
+                version=current.version if current else None,
+                status_code=409,
+            )
+    if state.values.get("quote") and source_id is not None:
+        editing.create(
+            session,
+            Citation(
+                source_id=source_id,
+                quote=state.values["quote"],
+                locator=state.values.get("locator"),
+                observation_id=observation.id,
+            ),
+            account_id=account.id,
+            public=public,
+            summary=f"Quoted a source for an observation of “{indicator.name}”",
+        )
+    return _see_other(f"/indicators/{indicator.id}/edit")
+
+
+@router.get(
+    "/indicators/{record_id}/observations/new",
+    response_class=HTMLResponse,
+    summary="Add an observation",
+)
+def observation_new_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+) -> Response:
+    indicator = _editable_indicator(session, record_id)
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=f"Observation of “{indicator.name}”",
+        action=f"/indicators/{record_id}/observations/new",
+        state=forms.empty(forms.OBSERVATION_FIELDS, {"qualifier": "exact"}),
+        back={"url": f"/indicators/{record_id}/edit", "label": indicator.name},
+    )
+
+
+@router.post(
+    "/indicators/{record_id}/observations/new",
+    response_class=HTMLResponse,
+    summary="Add an observation",
+)
+def observation_create(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    indicator = _editable_indicator(session, record_id)
+    return _handle_observation(request, session, templates, account, raw, indicator, None)
+
+
+@router.get(
+    "/observations/{record_id}/edit", response_class=HTMLResponse, summary="Edit an observation"
+)
+def observation_edit_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+) -> Response:
+    observation = session.get(Observation, record_id)
+    if observation is None:
+        raise HTTPException(404, f"There is no observation {record_id}.")
+    indicator = _editable_indicator(session, observation.indicator_id)
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=f"Observation of “{indicator.name}”",
+        action=f"/observations/{record_id}/edit",
+        state=forms.from_typed(forms.OBSERVATION_FIELDS, forms.observation_typed(observation)),
+        version=observation.version,
+        back={"url": f"/indicators/{indicator.id}/edit", "label": indicator.name},
+    )
+
+
+@router.post(
+    "/observations/{record_id}/edit", response_class=HTMLResponse, summary="Save an observation"
+)
+def observation_save(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    observation = session.get(Observation, record_id)
+    if observation is None:
+        raise HTTPException(404, f"There is no observation {record_id}.")
+    indicator = _editable_indicator(session, observation.indicator_id)
+    return _handle_observation(request, session, templates, account, raw, indicator, observation)
+
+
+@router.post("/observations/{record_id}/delete", summary="Remove an observation")
+def observation_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
+    observation = session.get(Observation, record_id)
+    if observation is None:
+        raise HTTPException(404, f"There is no observation {record_id}.")
+    indicator = _editable_indicator(session, observation.indicator_id)
+    editing.delete_child(
+        session, observation, account_id=account.id, public=changes.is_public(indicator)
+    )
+    return _see_other(f"/indicators/{indicator.id}/edit")
+
+
+# ---------------------------------------------------------- exchange rates
+
+
+def _rates(session: Session) -> list[ExchangeRate]:
+    return list(
+        session.scalars(
+            select(ExchangeRate)
+            .order_by(ExchangeRate.rate_on.desc(), ExchangeRate.id.desc())
+            .limit(200)
+        )
+    )
+
+
+def _rate_page(
+    request: Request,
+    templates: Any,
+    session: Session,
+    state: forms.FormState,
+    status_code: int = 200,
+) -> Response:
+    response: Response = templates.TemplateResponse(
+        request,
+        "edit/rates.html",
+        {"state": state, "lookups": {}, "rates": _rates(session)},
+        status_code=status_code,
+    )
+    return response
+
+
+@router.get("/edit/exchange-rates", response_class=HTMLResponse, summary="Exchange rates")
+def rates_page(
+    request: Request, session: SessionDep, templates: TemplatesDep, account: EditorDep
+) -> Response:
+    """The latest rates and a form to add one."""
+    return _rate_page(
+        request, templates, session, forms.empty(forms.RATE_FIELDS, {"base_currency": "EUR"})
+    )
+
+
+@router.post("/edit/exchange-rates", response_class=HTMLResponse, summary="Add an exchange rate")
+def rate_create(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    state = forms.parse_form(forms.RATE_FIELDS, raw)
+    values = forms.rate_values(state)
+    if (
+        state.ok
+        and session.scalars(
+            select(ExchangeRate.id).where(
+                ExchangeRate.rate_on == values["rate_on"],
+                ExchangeRate.base_currency == values["base_currency"],
+                ExchangeRate.quote_currency == values["quote_currency"],
+                ExchangeRate.source_name == values["source_name"],
+            )
+        ).first()
+    ):
+        state.errors["rate_on"] = "this table already has a rate for this pair on this date"
+    if not state.ok:
+        return _rate_page(request, templates, session, state, 422)
+    editing.create(session, ExchangeRate(**values), account_id=account.id, public=True)
+    return _see_other("/edit/exchange-rates")
+
+
+def _rate(session: Session, rate_id: int) -> ExchangeRate:
+    rate = session.get(ExchangeRate, rate_id)
+    if rate is None:
+        raise HTTPException(404, f"There is no exchange rate {rate_id}.")
+    return rate
+
+
+@router.get(
+    "/exchange-rates/{record_id}/edit", response_class=HTMLResponse, summary="Edit an exchange rate"
+)
+def rate_edit_form(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+) -> Response:
+    rate = _rate(session, record_id)
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading="Exchange rate",
+        action=f"/exchange-rates/{record_id}/edit",
+        state=forms.from_typed(forms.RATE_FIELDS, forms.rate_typed(rate)),
+        version=rate.version,
+        back={"url": "/edit/exchange-rates", "label": "Exchange rates"},
+    )
+
+
+@router.post(
+    "/exchange-rates/{record_id}/edit", response_class=HTMLResponse, summary="Save an exchange rate"
+)
+def rate_save(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: EditorDep,
+    raw: FormDep,
+) -> Response:
+    rate = _rate(session, record_id)
+    state = forms.parse_form(forms.RATE_FIELDS, raw)
+    values = forms.rate_values(state)
+    back = {"url": "/edit/exchange-rates", "label": "Exchange rates"}
+    if not state.ok:
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Exchange rate",
+            action=f"/exchange-rates/{record_id}/edit",
+            state=state,
+            version=_version(raw),
+            back=back,
+            status_code=422,
+        )
+    try:
+        editing.update(
+            session, rate, values, form_version=_version(raw), account_id=account.id, public=True
+        )
+    except editing.Conflict:
+        session.rollback()
+        current = _rate(session, record_id)
+        session.refresh(current)
+        state.errors["rate"] = (
+            f"Someone else saved this rate since you opened it: it is now {current.rate}. "
+            "Your values are kept: save again to replace theirs."
+        )
+        return _form_page(
+            request,
+            templates,
+            session,
+            heading="Exchange rate",
+            action=f"/exchange-rates/{record_id}/edit",
+            state=state,
+            version=current.version,
+            back=back,
+            status_code=409,
+        )
+    return _see_other("/edit/exchange-rates")
+
+
+@router.post("/exchange-rates/{record_id}/delete", summary="Remove an exchange rate")
+def rate_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
+    rate = _rate(session, record_id)
+    editing.delete_child(session, rate, account_id=account.id, public=True)
+    return _see_other("/edit/exchange-rates")
+
+
+@router.get(
+    "/exchange-rates/{record_id}/history",
+    response_class=HTMLResponse,
+    summary="History of an exchange rate",
+)
+def rate_history(
+    record_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    account: OptionalAccountDep,
+) -> Response:
+    entries = editing.history(session, "exchange_rates", record_id)
+    rate = session.get(ExchangeRate, record_id)
+    if rate is None and not entries:
+        raise HTTPException(404, f"There is no exchange rate {record_id}.")
+    noun = Noun(
+        "exchange-rates",
+        ExchangeRate,
+        "exchange rate",
+        forms.RATE_FIELDS,
+        forms.rate_values,
+        forms.rate_typed,
+    )
+    return templates.TemplateResponse(
+        request,
+        "edit/history.html",
+        {"entity": rate, "noun": noun, "entries": entries, "account": account},
+    )
+
+
+def entity_base(entity: Base) -> str:
+    return changes.entity_type(entity)
