@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from app import db
 from app.clock import Clock, SystemClock
 from app.config import Settings
-from app.web import errors, pages
+from app.web import browse, errors, pages
 from app.web.templating import make_templates
 
 
@@ -33,5 +33,6 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=db.PACKAGE_DIR / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(browse.router)
     errors.install(app)
     return app
