@@ -154,6 +154,11 @@ def demo_load() -> None:
     _load_demo(engine, only_if_empty=False)
 
 
+from app.cli_browse import synth  # noqa: E402 - it imports this module's helpers
+
+demo_app.command("synth")(synth)
+
+
 def main() -> None:
     try:
         app()
