@@ -26,6 +26,9 @@ import hashlib
 import hmac
 import json
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -46,6 +49,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
     Actor,
+    ChangeRecord,
     Citation,
     Commitment,
     CommitmentActor,
@@ -58,7 +62,7 @@ from app.money import from_minor_units
 from app.services import derived
 from app.services.commitments import visible
 from app.services.totals import combine, exact_sum_columns
-from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
+from app.vocab import CommitmentKind, DeliveryStatus, FlowStage, PublicationState
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -378,18 +382,18 @@ def _search_ids_sqlite(words: Sequence[str]) -> ColumnElement[bool]:
     in_commitment = Commitment.id.in_(
         select(literal_column("rowid"))
         .select_from(text("commitments_fts"))
-        .where(text("commitments_fts MATCH :fts_match"))
+        .where(text("commitments_fts MATCH :fts_commitments").bindparams(fts_commitments=match))
     )
     in_quote = Commitment.id.in_(
         select(Citation.commitment_id).where(
             Citation.id.in_(
                 select(literal_column("rowid"))
                 .select_from(text("citations_fts"))
-                .where(text("citations_fts MATCH :fts_match"))
+                .where(text("citations_fts MATCH :fts_quotes").bindparams(fts_quotes=match))
             )
         )
     )
-    return or_(in_commitment, in_quote).params(fts_match=match)
+    return or_(in_commitment, in_quote)
 
 
 def _search_ids_postgres(words: Sequence[str]) -> ColumnElement[bool]:
@@ -533,16 +537,16 @@ def _keyset(
 ) -> ColumnElement[bool]:
     """Rows strictly after (or, backwards, before) the cursor in (column NULLS LAST, id) order."""
     value = _from_json(cursor.sort, cursor.value)
-    ahead = (column < value) if descending else (column > value)
-    behind = (column > value) if descending else (column < value)
     id_ahead = (Commitment.id < cursor.id) if descending else (Commitment.id > cursor.id)
     id_behind = (Commitment.id > cursor.id) if descending else (Commitment.id < cursor.id)
-    if not backwards:
-        if value is None:
-            return and_(column.is_(None), id_ahead)
-        return or_(ahead, and_(column == value, id_ahead), column.is_(None))
     if value is None:
-        return or_(column.is_not(None), and_(column.is_(None), id_behind))
+        if backwards:
+            return or_(column.is_not(None), and_(column.is_(None), id_behind))
+        return and_(column.is_(None), id_ahead)
+    ahead = (column < value) if descending else (column > value)
+    behind = (column > value) if descending else (column < value)
+    if not backwards:
+        return or_(ahead, and_(column == value, id_ahead), column.is_(None))
     return or_(behind, and_(column == value, id_behind))
 
 
@@ -653,14 +657,13 @@ def list_page(
         if ids
         else set()
     )
-    total = session.scalar(_apply(select(func.count()).select_from(Commitment), where)) or 0
-    facets = _facets(session, query, where) if with_facets else []
+    total, facets = _counts(
+        session, query, where, today=today, include_drafts=include_drafts, facets=with_facets
+    )
     names = dict(
         session.execute(
             select(Actor.id, Actor.name).where(Actor.id.in_((*query.maker, *query.recipient)))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return ListPage(
         query=query,
@@ -674,16 +677,71 @@ def list_page(
     )
 
 
+# Facet counts and totals over a large result set cost a scan of the matching
+# rows; they are cached per filter state and *data version*, so a cached answer
+# is never served after a change. The version is read from the database on
+# every request (three index lookups), so several processes stay consistent.
+# Only large results are cached (small ones are cheap), and entries expire.
+CACHE_MIN_ROWS = 5000
+CACHE_SECONDS = 300
+CACHE_ENTRIES = 256
+_cache: OrderedDict[tuple[Any, ...], tuple[float, int, list[Facet]]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever commitments are added, edited, published or deleted (change records)."""
+    row = session.execute(
+        select(
+            select(func.max(ChangeRecord.id)).scalar_subquery(),
+            select(func.max(Commitment.id)).scalar_subquery(),
+            select(func.max(Commitment.updated_at))
+            .where(Commitment.state == PublicationState.published)
+            .scalar_subquery(),
+        )
+    ).one()
+    return (str(session.get_bind().engine.url), *row)
+
+
+def _counts(
+    session: Session,
+    query: ListQuery,
+    where: list[ColumnElement[bool]],
+    *,
+    today: dt.date,
+    include_drafts: bool,
+    facets: bool,
+) -> tuple[int, list[Facet]]:
+    key = (
+        data_version(session),
+        today,
+        include_drafts,
+        facets,
+        tuple(query.without("sort", "size").params()),
+    )
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit and now - hit[0] < CACHE_SECONDS:
+            _cache.move_to_end(key)
+            return hit[1], hit[2]
+    total = session.scalar(_apply(select(func.count()).select_from(Commitment), where)) or 0
+    facet_list = _facets(session, query, where) if facets else []
+    if total >= CACHE_MIN_ROWS:
+        with _cache_lock:
+            _cache[key] = (now, total, facet_list)
+            while len(_cache) > CACHE_ENTRIES:
+                _cache.popitem(last=False)
+    return total, facet_list
+
+
 def _facets(session: Session, query: ListQuery, where: list[ColumnElement[bool]]) -> list[Facet]:
     """Counts of the matching commitments by status, kind, currency, stage, tag and maker."""
-    matching = _apply(select(Commitment.id), where)
     facets: list[Facet] = []
 
     def simple(name: str, label: str, column: Any, labels: dict[str, str]) -> None:
         counts: dict[str, int] = dict(
-            session.execute(_apply(select(column, func.count()), where).group_by(column))
-            .tuples()
-            .all()
+            session.execute(_apply(select(column, func.count()), where).group_by(column)).all()
         )
         selected = set(getattr(query, name))
         values = [
@@ -696,35 +754,40 @@ def _facets(session: Session, query: ListQuery, where: list[ColumnElement[bool]]
     simple("status", "Status", Commitment.status, {s.value: s.label for s in DeliveryStatus})
     simple("kind", "Kind", Commitment.kind, {k.value: k.value.capitalize() for k in CommitmentKind})
 
-    currency_counts = dict(
-        session.execute(
-            select(MoneyFlow.currency, func.count(MoneyFlow.commitment_id.distinct()))
-            .where(MoneyFlow.commitment_id.in_(matching))
-            .group_by(MoneyFlow.currency)
-            .order_by(func.count(MoneyFlow.commitment_id.distinct()).desc())
-            .limit(FACET_LIMIT)
+    def joined(*columns: Any, target: Any, on: ColumnElement[bool], distinct: bool) -> Any:
+        # Driven from the filtered commitments, joined through the link
+        # table's covering index: one index seek per matching commitment.
+        counter = func.count(Commitment.id.distinct()) if distinct else func.count()
+        return _apply(
+            select(*columns, counter.label("n")).select_from(Commitment).join(target, on), where
+        ).group_by(*columns)
+
+    currency_rows = session.execute(
+        joined(
+            MoneyFlow.currency,
+            target=MoneyFlow,
+            on=MoneyFlow.commitment_id == Commitment.id,
+            distinct=True,
         )
-        .tuples()
-        .all()
-    )
+        .order_by(literal_column("n").desc(), MoneyFlow.currency)
+        .limit(FACET_LIMIT)
+    ).all()
     facets.append(
         Facet(
             "currency",
             "Currency",
-            [
-                FacetValue(cur, cur, n, cur in query.currency)
-                for cur, n in sorted(currency_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            ],
+            [FacetValue(cur, cur, n, cur in query.currency) for cur, n in currency_rows],
         )
     )
-    stage_counts = dict(
+    stage_counts: dict[str, int] = dict(
         session.execute(
-            select(MoneyFlow.stage, func.count(MoneyFlow.commitment_id.distinct()))
-            .where(MoneyFlow.commitment_id.in_(matching))
-            .group_by(MoneyFlow.stage)
-        )
-        .tuples()
-        .all()
+            joined(
+                MoneyFlow.stage,
+                target=MoneyFlow,
+                on=MoneyFlow.commitment_id == Commitment.id,
+                distinct=True,
+            )
+        ).all()
     )
     facets.append(
         Facet(
@@ -737,40 +800,54 @@ def _facets(session: Session, query: ListQuery, where: list[ColumnElement[bool]]
             ],
         )
     )
-
     tag_rows = session.execute(
-        select(Tag.slug, Tag.name, func.count())
-        .join(CommitmentTag, CommitmentTag.tag_id == Tag.id)
-        .where(CommitmentTag.commitment_id.in_(matching))
-        .group_by(Tag.id, Tag.slug, Tag.name)
-        .order_by(func.count().desc(), Tag.slug)
+        joined(
+            CommitmentTag.tag_id,
+            target=CommitmentTag,
+            on=CommitmentTag.commitment_id == Commitment.id,
+            distinct=False,
+        )
+        .order_by(literal_column("n").desc(), CommitmentTag.tag_id)
         .limit(FACET_LIMIT)
     ).all()
+    tag_names = {
+        tag.id: tag
+        for tag in session.scalars(select(Tag).where(Tag.id.in_([t for t, _ in tag_rows])))
+    }
     facets.append(
         Facet(
             "tag",
             "Tag",
-            [FacetValue(slug, name, n, slug in query.tag) for slug, name, n in tag_rows],
+            [
+                FacetValue(tag_names[t].slug, tag_names[t].name, n, tag_names[t].slug in query.tag)
+                for t, n in tag_rows
+            ],
         )
     )
     maker_rows = session.execute(
-        select(Actor.id, Actor.name, func.count())
-        .join(CommitmentActor, CommitmentActor.actor_id == Actor.id)
-        .where(
-            CommitmentActor.role == "maker",
-            CommitmentActor.commitment_id.in_(matching),
+        joined(
+            CommitmentActor.actor_id,
+            target=CommitmentActor,
+            on=and_(
+                CommitmentActor.commitment_id == Commitment.id, CommitmentActor.role == "maker"
+            ),
+            distinct=False,
         )
-        .group_by(Actor.id, Actor.name)
-        .order_by(func.count().desc(), Actor.name)
+        .order_by(literal_column("n").desc(), CommitmentActor.actor_id)
         .limit(FACET_LIMIT)
     ).all()
+    maker_names = dict(
+        session.execute(
+            select(Actor.id, Actor.name).where(Actor.id.in_([a for a, _ in maker_rows]))
+        ).all()
+    )
     facets.append(
         Facet(
             "maker",
             "Made by",
             [
-                FacetValue(str(actor_id), name, n, actor_id in query.maker)
-                for actor_id, name, n in maker_rows
+                FacetValue(str(a), maker_names.get(a, f"#{a}"), n, a in query.maker)
+                for a, n in maker_rows
             ],
         )
     )

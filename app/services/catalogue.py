@@ -56,7 +56,7 @@ def list_sources(session: Session, *, include_drafts: bool = False) -> tuple[lis
         .order_by(Source.published_on.desc().nulls_last(), Source.id.desc())
         .limit(LIST_LIMIT)
     )
-    rows = [SourceRow(s, n) for s, n in session.execute(query).tuples()]
+    rows = [SourceRow(s, n) for s, n in session.execute(query)]
     total = session.scalar(
         select(func.count()).select_from(Source).where(*_published(Source, include_drafts))
     )
@@ -130,7 +130,7 @@ def list_actors(session: Session, *, include_drafts: bool = False) -> list[Actor
             select(CommitmentActor.actor_id, CommitmentActor.role, func.count())
             .where(CommitmentActor.commitment_id.in_(visible_ids))
             .group_by(CommitmentActor.actor_id, CommitmentActor.role)
-        ).tuples()
+        )
     }
     actors = session.scalars(
         select(Actor)

@@ -239,7 +239,7 @@ def generate(
     recipients = [a[0] for a in governments] + organisations
 
     # -- tags
-    existing_tags = dict(session.execute(select(Tag.slug, Tag.id)).tuples().all())
+    existing_tags: dict[str, int] = dict(session.execute(select(Tag.slug, Tag.id)).all())
     tag_id = _next_id(session, t_tag)
     new_tags = []
     for name, slug in TOPICS:
