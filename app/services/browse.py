@@ -45,6 +45,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
@@ -103,6 +104,7 @@ SORTS: dict[str, SortSpec] = {
     )
 }
 DEFAULT_SORT = "-announced"
+NULLABLE_SORTS = frozenset({"deadline", "next_review", "amount"})
 
 REVIEW_FILTERS = (
     derived.ReviewState.due,
@@ -533,7 +535,12 @@ def _from_json(sort: str, value: Any) -> Any:
 
 
 def _keyset(
-    column: ColumnElement[Any], descending: bool, cursor: Cursor, *, backwards: bool
+    column: ColumnElement[Any],
+    descending: bool,
+    cursor: Cursor,
+    *,
+    backwards: bool,
+    nullable: bool = True,
 ) -> ColumnElement[bool]:
     """Rows strictly after (or, backwards, before) the cursor in (column NULLS LAST, id) order."""
     value = _from_json(cursor.sort, cursor.value)
@@ -546,6 +553,8 @@ def _keyset(
     ahead = (column < value) if descending else (column > value)
     behind = (column > value) if descending else (column < value)
     if not backwards:
+        if not nullable:
+            return or_(ahead, and_(column == value, id_ahead))
         return or_(ahead, and_(column == value, id_ahead), column.is_(None))
     return or_(behind, and_(column == value, id_behind))
 
@@ -602,20 +611,23 @@ def list_page(
     spec = SORTS[query.sort]
     column = _sort_column(query)
     backwards = query.before is not None
+    nullable = query.sort.lstrip("-") in NULLABLE_SORTS
     page_where = list(where)
     token = query.before or query.after
     if token:
         cursor = decode_cursor(token, secret, query.sort)
-        page_where.append(_keyset(column, spec.descending, cursor, backwards=backwards))
+        page_where.append(
+            _keyset(column, spec.descending, cursor, backwards=backwards, nullable=nullable)
+        )
     descending = spec.descending != backwards
     order = [
         (column.desc() if descending else column.asc()),
         (Commitment.id.desc() if descending else Commitment.id.asc()),
     ]
-    if backwards:
-        order[0] = order[0].nulls_first()
-    else:
-        order[0] = order[0].nulls_last()
+    # NULLS FIRST/LAST only where the column can be NULL: on the others it
+    # would stop SQLite from reading the rows in index order.
+    if nullable:
+        order[0] = order[0].nulls_first() if backwards else order[0].nulls_last()
     page_select = (
         select(Commitment, column.label("sort_value"))
         .where(*page_where)
@@ -906,7 +918,9 @@ def csv_rows(
     spec = SORTS[query.sort]
     column = _sort_column(query)
     order = [
-        (column.desc() if spec.descending else column.asc()).nulls_last(),
+        (column.desc() if spec.descending else column.asc()).nulls_last()
+        if query.sort.lstrip("-") in NULLABLE_SORTS
+        else (column.desc() if spec.descending else column.asc()),
         Commitment.id.desc() if spec.descending else Commitment.id.asc(),
     ]
     base = (
@@ -924,17 +938,19 @@ def csv_rows(
         )
         .where(*where)
         .order_by(*order)
-        .execution_options(yield_per=_CSV_CHUNK)
     )
-    result = session.execute(base)
-    for chunk in result.partitions():
-        yield from _csv_chunk(session, list(chunk), base_url)
+    # Core rows through the session's connection (no ORM row processing),
+    # streamed: a server-side cursor on PostgreSQL, stepwise reads on SQLite.
+    connection = session.connection()
+    result = connection.execution_options(stream_results=True).execute(base)
+    for chunk in result.partitions(_CSV_CHUNK):
+        yield from _csv_chunk(connection, list(chunk), base_url)
 
 
-def _csv_chunk(session: Session, chunk: list[Any], base_url: str) -> Iterator[list[Any]]:
+def _csv_chunk(connection: Connection, chunk: list[Any], base_url: str) -> Iterator[list[Any]]:
     ids = [row[0] for row in chunk]
     people: dict[tuple[int, str], list[str]] = {}
-    for commitment_id, role, name in session.execute(
+    for commitment_id, role, name in connection.execute(
         select(CommitmentActor.commitment_id, CommitmentActor.role, Actor.name)
         .join(Actor, Actor.id == CommitmentActor.actor_id)
         .where(CommitmentActor.commitment_id.in_(ids))
@@ -942,7 +958,7 @@ def _csv_chunk(session: Session, chunk: list[Any], base_url: str) -> Iterator[li
     ):
         people.setdefault((commitment_id, role), []).append(name)
     tags: dict[int, list[str]] = {}
-    for commitment_id, name in session.execute(
+    for commitment_id, name in connection.execute(
         select(CommitmentTag.commitment_id, Tag.name)
         .join(Tag, Tag.id == CommitmentTag.tag_id)
         .where(CommitmentTag.commitment_id.in_(ids))
@@ -951,14 +967,14 @@ def _csv_chunk(session: Session, chunk: list[Any], base_url: str) -> Iterator[li
         tags.setdefault(commitment_id, []).append(name)
     high, low = exact_sum_columns(MoneyFlow.amount_minor)
     money: dict[int, dict[str, dict[str, int]]] = {}
-    for commitment_id, currency, stage, h, lo in session.execute(
+    for commitment_id, currency, stage, h, lo in connection.execute(
         select(MoneyFlow.commitment_id, MoneyFlow.currency, MoneyFlow.stage, high, low)
         .where(MoneyFlow.commitment_id.in_(ids))
         .group_by(MoneyFlow.commitment_id, MoneyFlow.currency, MoneyFlow.stage)
     ):
         money.setdefault(commitment_id, {}).setdefault(currency, {})[stage] = combine(h, lo)
     sources: dict[int, list[str]] = {}
-    for cited_id, title in session.execute(
+    for cited_id, title in connection.execute(
         select(Citation.commitment_id, Source.title)
         .join(Source, Source.id == Citation.source_id)
         .where(Citation.commitment_id.in_(ids))
