@@ -35,9 +35,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Select,
     and_,
+    any_,
+    bindparam,
     exists,
     func,
     literal_column,
@@ -415,6 +419,47 @@ def _search_ids_postgres(words: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
+def _search_condition(words: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    if dialect == "sqlite":
+        return _search_ids_sqlite(words)
+    return _search_ids_postgres(words)
+
+
+SEARCH_ID_LIMIT = 20000
+
+
+def _id_in(ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
+    """`Commitment.id IN ids` as ONE bound parameter (a JSON array on SQLite, an
+    int array on PostgreSQL): thousands of separate parameters cost more to
+    bind than the query costs to run."""
+    if dialect == "sqlite":
+        return Commitment.id.in_(
+            select(literal_column("value")).select_from(
+                func.json_each(bindparam("search_ids", json.dumps(list(ids))))
+            )
+        )
+    return Commitment.id == any_(bindparam("search_ids", list(ids), type_=ARRAY(BigInteger)))
+
+
+def _search_once(session: Session, query: ListQuery) -> list[int] | None:
+    """Ids matching the text search, if there are few enough to pass as a list.
+
+    The list page runs eight counting queries over the same matches; running
+    the full-text match once and passing the ids makes each of them cheap.
+    """
+    if not query.words:
+        return None
+    dialect = session.get_bind().dialect.name
+    ids = list(
+        session.scalars(
+            select(Commitment.id)
+            .where(_search_condition(query.words, dialect))
+            .limit(SEARCH_ID_LIMIT + 1)
+        )
+    )
+    return ids if len(ids) <= SEARCH_ID_LIMIT else None
+
+
 def conditions(
     query: ListQuery,
     *,
@@ -422,16 +467,19 @@ def conditions(
     today: dt.date,
     window_days: int,
     include_drafts: bool,
+    search_ids: Sequence[int] | None = None,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE conditions for a list query (over `Commitment`)."""
+    """The WHERE conditions for a list query (over `Commitment`).
+
+    `search_ids`: the ids the text search matched, when already known (see
+    `_search_once`), so the search runs once rather than once per count.
+    """
     where = list(visible(include_drafts))
     if query.words:
-        # Words of one letter or digit match too much to be useful with prefixes;
-        # they are still required, but as whole words only on both databases.
-        if dialect == "sqlite":
-            where.append(_search_ids_sqlite(query.words))
+        if search_ids is not None:
+            where.append(_id_in(search_ids, dialect))
         else:
-            where.append(_search_ids_postgres(query.words))
+            where.append(_search_condition(query.words, dialect))
     if query.status:
         where.append(Commitment.status.in_(query.status))
     if query.kind:
@@ -606,7 +654,12 @@ def list_page(
     """One page of commitments with total, facet counts and page tokens."""
     dialect = session.get_bind().dialect.name
     where = conditions(
-        query, dialect=dialect, today=today, window_days=window_days, include_drafts=include_drafts
+        query,
+        dialect=dialect,
+        today=today,
+        window_days=window_days,
+        include_drafts=include_drafts,
+        search_ids=_search_once(session, query),
     )
     spec = SORTS[query.sort]
     column = _sort_column(query)
@@ -840,8 +893,12 @@ def _facets(session: Session, query: ListQuery, where: list[ColumnElement[bool]]
         joined(
             CommitmentActor.actor_id,
             target=CommitmentActor,
+            # coalesce() hides the role from SQLite's planner, which would
+            # otherwise walk every maker link by the role index instead of
+            # looking up the (few) matching commitments' links by primary key.
             on=and_(
-                CommitmentActor.commitment_id == Commitment.id, CommitmentActor.role == "maker"
+                CommitmentActor.commitment_id == Commitment.id,
+                func.coalesce(CommitmentActor.role, "") == "maker",
             ),
             distinct=False,
         )
@@ -913,7 +970,12 @@ def csv_rows(
     """
     dialect = session.get_bind().dialect.name
     where = conditions(
-        query, dialect=dialect, today=today, window_days=window_days, include_drafts=include_drafts
+        query,
+        dialect=dialect,
+        today=today,
+        window_days=window_days,
+        include_drafts=include_drafts,
+        search_ids=_search_once(session, query),
     )
     spec = SORTS[query.sort]
     column = _sort_column(query)
