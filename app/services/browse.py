@@ -1004,7 +1004,7 @@ def csv_rows(
     # Core rows through the session's connection (no ORM row processing),
     # streamed: a server-side cursor on PostgreSQL, stepwise reads on SQLite.
     connection = session.connection()
-    result = connection.execution_options(stream_results=True).execute(base)
+    result = connection.execute(base.execution_options(stream_results=True))
     for chunk in result.partitions(_CSV_CHUNK):
         yield from _csv_chunk(connection, list(chunk), base_url)
 
