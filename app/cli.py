@@ -160,9 +160,11 @@ def _register_subcommands() -> None:
     # Imported here, after this module's helpers exist: the command modules
     # import `fail`, `_settings` and `_engine` from app.cli.
     from app.cli_api import token_app
+    from app.cli_browse import synth
     from app.cli_editing import user_app
     from app.cli_export import export_app, import_command
 
+    demo_app.command("synth")(synth)
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
     app.add_typer(export_app, name="export")

@@ -10,7 +10,18 @@ from app import db, openapi
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
-from app.web import accounts, auth, changes, editing, errors, exports, funding, pages, reviews
+from app.web import (
+    accounts,
+    auth,
+    browse,
+    changes,
+    editing,
+    errors,
+    exports,
+    funding,
+    pages,
+    reviews,
+)
 from app.web.limits import BodyLimitMiddleware
 from app.web.templating import make_templates
 
@@ -35,6 +46,7 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=db.PACKAGE_DIR / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(browse.router)
     app.include_router(funding.router)
     app.include_router(reviews.router)
     app.include_router(changes.router)

@@ -267,7 +267,11 @@ class CommitmentActor(Base):
     """Who made a commitment (maker) and for whom (recipient)."""
 
     __tablename__ = "commitment_actors"
-    __table_args__ = (CheckConstraint("role IN ('maker', 'recipient')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('maker', 'recipient')", name="role"),
+        # Browse: "made by X" / "receiving X" filters and the actor facet.
+        Index("ix_commitment_actors_role_actor", "role", "actor_id", "commitment_id"),
+    )
 
     commitment_id: Mapped[int] = mapped_column(
         ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True
@@ -313,6 +317,11 @@ class Commitment(Publishable, Base):
         *_period_checks("deadline"),
         _state_check(),
         Index("ix_commitments_state_announced", "state", "announced_on", "id"),
+        # Browse (issue 3): covering indexes for facet counts and keyset sorts.
+        Index("ix_commitments_state_status", "state", "status", "deleted_at"),
+        Index("ix_commitments_state_kind", "state", "kind", "deleted_at"),
+        Index("ix_commitments_state_title", "state", "title", "id"),
+        Index("ix_commitments_state_updated", "state", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -440,6 +449,8 @@ class MoneyFlow(Timestamped, Base):
         ),
         *_period_checks("period"),
         Index("ix_money_flows_currency_stage", "currency", "stage"),
+        # Browse: currency / stage filters and facets per commitment.
+        Index("ix_money_flows_commitment_currency", "commitment_id", "currency", "stage"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,6 +1,6 @@
 # A benchmark driving local tools on its own synthetic data: subprocesses, fixed SQL,
 # seeded randomness and unbounded download timeouts are all intended here.
-# ruff: noqa: S113, S311, S603, S607, S608
+# ruff: noqa: S113, S311, S608
 """Benchmark: CSV export and import, side by side with Datasette and `sqlite3 -csv`.
 
     .venv/bin/python bench/export_bench.py [--commitments 100000] [--flows 1000000]

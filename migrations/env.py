@@ -11,6 +11,15 @@ from app.models import Base
 
 target_metadata = Base.metadata
 
+# Full-text search objects are made by raw DDL in the migrations (an FTS5
+# virtual table and its shadow tables on SQLite, expression GIN indexes on
+# PostgreSQL); they have no model, so autogenerate must not try to drop them.
+SEARCH_OBJECT_PREFIXES = ("commitments_fts", "citations_fts", "ix_search_")
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (name or "").startswith(SEARCH_OBJECT_PREFIXES)
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -19,6 +28,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -45,7 +45,7 @@ def test_funding_pledge_page_shows_amount_quote_source_and_review(
 def test_commitment_list_shows_published_commitments(client: TestClient, demo: Session) -> None:
     response = client.get("/commitments")
     assert response.status_code == 200
-    assert "11 published commitments" in _text(response.text)
+    assert "11 commitments published" in _text(response.text)
     assert "Joint intelligence cell (JIC)" in response.text
 
 

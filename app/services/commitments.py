@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import (
     Citation,
@@ -59,20 +59,23 @@ def get_commitment(
     query = (
         select(Commitment)
         .where(Commitment.id == commitment_id, *visible(include_drafts))
+        # Many-to-one links are joined into the query that loads their parent
+        # (one round trip instead of one each); collections use selectinload.
         .options(
-            *_LIST_LOADS[:3],
-            selectinload(Commitment.citations).selectinload(Citation.source),
+            selectinload(Commitment.actor_links).joinedload(CommitmentActor.actor),
+            selectinload(Commitment.tags),
+            selectinload(Commitment.citations).joinedload(Citation.source),
             selectinload(Commitment.money_flows).options(
-                selectinload(MoneyFlow.provider),
-                selectinload(MoneyFlow.receiver),
-                selectinload(MoneyFlow.citations).selectinload(Citation.source),
+                joinedload(MoneyFlow.provider),
+                joinedload(MoneyFlow.receiver),
+                selectinload(MoneyFlow.citations).joinedload(Citation.source),
             ),
             selectinload(Commitment.reviews)
             .selectinload(Review.evidence)
-            .selectinload(Citation.source),
-            selectinload(Commitment.parent),
-            selectinload(Commitment.tops_up),
-            selectinload(Commitment.supersedes),
+            .joinedload(Citation.source),
+            joinedload(Commitment.parent),
+            joinedload(Commitment.tops_up),
+            joinedload(Commitment.supersedes),
         )
     )
     return session.scalars(query).one_or_none()
@@ -102,7 +105,7 @@ def indicators_of(session: Session, commitment: Commitment) -> list[Indicator]:
         .options(
             selectinload(Indicator.observations)
             .selectinload(Observation.citations)
-            .selectinload(Citation.source)
+            .joinedload(Citation.source)
         )
     )
     return list(session.scalars(query))

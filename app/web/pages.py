@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from markupsafe import Markup
 from sqlalchemy import text
 
+from app import charts
 from app.services import changes, commitments, derived, review_queue, totals
+from app.vocab import DeliveryStatus
 from app.web.deps import RecordId, SessionDep, SettingsDep, TemplatesDep, TodayDep
 
 router = APIRouter()
@@ -21,9 +26,11 @@ def dashboard(
     today: TodayDep,
 ) -> HTMLResponse:
     """Totals per currency and stage, status breakdown, reviews coming due, recent changes."""
+    statuses = commitments.status_breakdown(session)
     context = {
         "totals": totals.flow_totals(session),
-        "statuses": commitments.status_breakdown(session),
+        "statuses": statuses,
+        "status_chart": _status_chart(statuses),
         "reviews_due": commitments.reviews_coming_due(
             session, today=today, window_days=settings.pledges_review_due_days
         ),
@@ -36,16 +43,16 @@ def dashboard(
     return templates.TemplateResponse(request, "dashboard.html", context)
 
 
-@router.get("/commitments", response_class=HTMLResponse, summary="Commitments")
-def commitment_list(
-    request: Request, session: SessionDep, templates: TemplatesDep, today: TodayDep
-) -> HTMLResponse:
-    """Published commitments, newest announcement first."""
-    rows = commitments.list_commitments(session)
-    return templates.TemplateResponse(
-        request,
-        "commitments/list.html",
-        {"commitments": rows, "today": today, "is_overdue": derived.is_overdue},
+def _status_chart(statuses: list[tuple[DeliveryStatus, int]]) -> Markup | None:
+    if not statuses:
+        return None
+    return charts.bar_chart(
+        "Published commitments by delivery status",
+        [status.label for status, _ in statuses],
+        [charts.Series("Commitments", [Decimal(n) for _, n in statuses])],
+        description="; ".join(f"{status.label}: {n}" for status, n in statuses)
+        + ". The same counts are in the table beside the chart.",
+        format_value=lambda v: f"{v:,.0f}",
     )
 
 
