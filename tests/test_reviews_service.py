@@ -101,3 +101,22 @@ def test_an_older_review_entered_late_does_not_override(demo: Session) -> None:
         evidence=_evidence(demo),
     )
     assert pledge.status == "delivered"
+
+
+def test_changes_to_private_or_draft_records_are_never_public(session: Session) -> None:
+    from app.models import Account, MoneyFlow
+    from app.services.changes import is_public
+
+    account = Account(email="a@example.org", password_hash="secret-hash", role="admin")
+    draft = Commitment(kind="funding", title="Draft", announced_on=dt.date(2024, 1, 1))
+    session.add_all([account, draft])
+    session.flush()
+    flow = MoneyFlow(commitment_id=draft.id, stage="pledge", amount_minor=1, currency="EUR")
+    session.add(flow)
+    session.flush()
+    assert not is_public(account)
+    assert not is_public(flow)  # follows its draft commitment
+    draft.state = "published"
+    assert is_public(flow)
+    draft.deleted_at = dt.datetime.now(dt.UTC)
+    assert not is_public(flow)

@@ -11,9 +11,17 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from app.models import Base, ChangeRecord
+from app.models import (
+    Base,
+    ChangeRecord,
+    Commitment,
+    Indicator,
+    MoneyFlow,
+    Observation,
+    Review,
+)
 from app.vocab import ChangeAction, PublicationState
 
 # Columns that change on every write and say nothing a reader needs.
@@ -43,10 +51,48 @@ def entity_type(entity: Base) -> str:
     return str(entity.__tablename__)
 
 
+# Never shown to readers, whatever else holds: these hold e-mail addresses,
+# password and token hashes, and sign-in attempts.
+PRIVATE_TABLES = frozenset({"accounts", "api_tokens", "login_throttles"})
+
+# Records without a publication state of their own follow their parent's.
+_PARENTS: dict[str, tuple[tuple[str, type[Base]], ...]] = {
+    "money_flows": (("commitment_id", Commitment),),
+    "reviews": (("commitment_id", Commitment),),
+    "observations": (("indicator_id", Indicator),),
+    "citations": (
+        ("commitment_id", Commitment),
+        ("money_flow_id", MoneyFlow),
+        ("review_id", Review),
+        ("observation_id", Observation),
+    ),
+}
+
+
 def is_public(entity: Base) -> bool:
-    """Changes to published records are public; changes to drafts are not."""
-    state = getattr(entity, "state", PublicationState.published)
-    return state == PublicationState.published and getattr(entity, "deleted_at", None) is None
+    """Whether readers may see changes to `entity`.
+
+    Published, undeleted records are public; drafts are not; accounts and
+    tokens never are; a money flow, review, observation or citation is public
+    exactly when the record it belongs to is.
+    """
+    table = entity_type(entity)
+    if table in PRIVATE_TABLES:
+        return False
+    if getattr(entity, "deleted_at", None) is not None:
+        return False
+    if hasattr(entity, "state"):
+        return bool(entity.state == PublicationState.published)
+    parents = _PARENTS.get(table)
+    if parents is None:
+        return True  # tags, exchange rates: public reference data
+    session = object_session(entity)
+    for column, model in parents:
+        parent_id = getattr(entity, column, None)
+        if parent_id is not None and session is not None:
+            parent = session.get(model, parent_id)
+            return parent is not None and is_public(parent)
+    return False
 
 
 def record(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from conftest import _database_url
+from tests.conftest import _database_url
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app import db
