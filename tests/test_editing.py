@@ -637,3 +637,24 @@ def test_a_quote_is_corrected_and_a_stale_correction_refused(
     assert (current.quote, current.locator) == ("Corrected quote", "para 9")
     history = client.get(f"/commitments/{citation.commitment_id}/history", headers=HTML)
     assert "Corrected quote" in text_of(history.text)
+
+
+def test_editors_see_drafts_in_the_list_and_page_marked_as_drafts(
+    client: TestClient, session: Session
+) -> None:
+    import datetime as dt
+
+    from app.models import Commitment
+
+    draft = Commitment(kind="action", title="Unpublished plan", announced_on=dt.date(2024, 1, 1))
+    session.add(draft)
+    session.commit()
+    assert "Unpublished plan" not in client.get("/commitments").text
+    assert client.get(f"/commitments/{draft.id}").status_code == 404
+    assert sign_in(client, make_account(session, "drafts@example.org")).status_code == 303
+    listing = client.get("/commitments").text
+    assert "Unpublished plan" in listing
+    assert "draft-badge" in listing
+    page = client.get(f"/commitments/{draft.id}")
+    assert page.status_code == 200
+    assert "Draft — not public" in page.text

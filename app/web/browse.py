@@ -13,6 +13,7 @@ from app import charts
 from app.csvutil import rows_to_csv
 from app.services import browse, catalogue, derived
 from app.services.browse import BadQuery, ListQuery
+from app.web.auth import OptionalAccountDep
 from app.web.deps import RecordId, SessionDep, SettingsDep, TemplatesDep, TodayDep
 
 router = APIRouter()
@@ -40,6 +41,7 @@ def commitment_list(
     templates: TemplatesDep,
     settings: SettingsDep,
     today: TodayDep,
+    account: OptionalAccountDep,
 ) -> HTMLResponse:
     """Search, filter, facet, sort and page through published commitments.
 
@@ -57,6 +59,8 @@ def commitment_list(
             today=today,
             window_days=settings.pledges_review_due_days,
             secret=settings.pledges_secret_key,
+            # Signed-in editors also see drafts, marked as such.
+            include_drafts=account is not None,
         )
     except BadQuery as exc:
         raise HTTPException(400, str(exc)) from None

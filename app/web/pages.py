@@ -12,6 +12,7 @@ from sqlalchemy import text
 from app import charts
 from app.services import changes, commitments, derived, review_queue, totals
 from app.vocab import DeliveryStatus
+from app.web.auth import OptionalAccountDep
 from app.web.deps import RecordId, SessionDep, SettingsDep, TemplatesDep, TodayDep
 
 router = APIRouter()
@@ -63,14 +64,19 @@ def commitment_detail(
     session: SessionDep,
     templates: TemplatesDep,
     today: TodayDep,
+    account: OptionalAccountDep,
 ) -> HTMLResponse:
-    """Everything about one commitment: quotes, money flows, reviews, indicators."""
-    commitment = commitments.get_commitment(session, commitment_id)
+    """Everything about one commitment: quotes, money flows, reviews, indicators.
+
+    Readers see published commitments; signed-in editors also see drafts.
+    """
+    editor = account is not None
+    commitment = commitments.get_commitment(session, commitment_id, include_drafts=editor)
     if commitment is None:
         raise HTTPException(404, f"There is no published commitment {commitment_id}.")
     context = {
         "c": commitment,
-        "children": commitments.children_of(session, commitment, include_drafts=False),
+        "children": commitments.children_of(session, commitment, include_drafts=editor),
         "indicators": commitments.indicators_of(session, commitment),
         "progress": totals.progress_by_currency(commitment.money_flows),
         "overdue": derived.is_overdue(commitment, today),

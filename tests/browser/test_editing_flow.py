@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from tests.conftest import _database_url
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app import db
@@ -25,6 +24,7 @@ from app.config import Settings
 from app.main import create_app
 from app.services import accounts
 from app.services.demo import load_demo
+from tests.conftest import _database_url
 
 CHROMIUM = Path("/usr/bin/chromium")
 EMAIL = "editor@example.org"
