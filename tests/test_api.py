@@ -135,3 +135,157 @@ def test_405_lists_every_method_the_path_takes(client: TestClient) -> None:
     response = client.request("PATCH", "/login")
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+
+
+def _auth(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def test_list_uses_the_same_query_as_the_pages(client: TestClient, demo: Session) -> None:
+    everything = client.get("/api/v1/commitments").json()
+    assert everything["total"] == 11
+    funding = client.get("/api/v1/commitments", params={"kind": "funding"}).json()
+    assert funding["total"] == 1
+    [item] = funding["items"]
+    assert item["money"][0] == {
+        "stage": "pledge",
+        "amount": "31400000.00",
+        "currency": "EUR",
+        "qualifier": "exact",
+        "amount_text": "a further financial investment of €31.4 million",
+    }
+    searched = client.get("/api/v1/commitments", params={"q": "intelligence cell"}).json()
+    assert [i["title"] for i in searched["items"]] == [
+        "Renewed focus on criminal smuggling networks through the joint intelligence cell"
+    ]
+    page = client.get("/api/v1/commitments", params={"size": 4}).json()
+    assert len(page["items"]) == 4
+    assert page["next"] is not None
+    second = client.get(page["next"]).json()
+    assert {i["id"] for i in second["items"]}.isdisjoint({i["id"] for i in page["items"]})
+
+
+def test_overdue_review_filter_through_the_api(
+    client: TestClient, demo: Session, clock: FixedClock
+) -> None:
+    clock.set(dt.date(2021, 6, 1))
+    overdue = client.get("/api/v1/commitments", params={"review": "overdue"}).json()
+    assert overdue["total"] == 2
+
+
+@pytest.mark.parametrize(
+    "params", [{"announced_from": "2021-02-30"}, {"after": "tampered"}, {"size": "1000"}]
+)
+def test_bad_list_parameters_are_400(
+    client: TestClient, demo: Session, params: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/commitments", params=params)
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_a_payment_and_a_review_through_the_api_are_in_the_history(
+    client: TestClient, demo: Session, account: Account, clock: FixedClock
+) -> None:
+    from app.models import ChangeRecord, Source
+
+    pledge_id = _pledge_id(demo)
+    token = _token(demo, account, clock, "write")
+    version = client.get(f"/api/v1/commitments/{pledge_id}").json()["version"]
+    payment = client.post(
+        f"/api/v1/commitments/{pledge_id}/money-flows",
+        json={
+            "stage": "disbursement",
+            "amount": "28100000.00",
+            "currency": "GBP",
+            "value_on": "2021-01-10",
+            "stated_equivalent_amount": "31400000.00",
+            "stated_equivalent_currency": "EUR",
+        },
+        headers=_auth(token, **{"If-Match": f'"{version}"'}),
+    )
+    assert payment.status_code == 201, payment.text
+    assert payment.json()["amount"] == "28100000.00"
+    assert payment.json()["stated_equivalent"] == {"amount": "31400000.00", "currency": "EUR"}
+
+    source_id = demo.scalars(select(Source.id)).one()
+    review = client.post(
+        f"/api/v1/commitments/{pledge_id}/reviews",
+        json={
+            "reviewed_on": "2021-01-15",
+            "status_found": "partly_delivered",
+            "evidence": [{"source_id": source_id, "quote": "The UK has pledged", "locator": "8"}],
+        },
+        headers=_auth(token),
+    )
+    assert review.status_code == 201, review.text
+    assert client.get(f"/api/v1/commitments/{pledge_id}").json()["status"] == "partly_delivered"
+    records = demo.scalars(
+        select(ChangeRecord).where(ChangeRecord.account_id == account.id).order_by(ChangeRecord.id)
+    ).all()
+    assert [r.action for r in records] == ["create", "review"]
+    assert all(r.is_public for r in records)
+    history = client.get(f"/commitments/{pledge_id}/history").text
+    assert "28100000" in history or "28,100,000" in history
+
+
+def test_stale_if_match_is_412_and_changes_nothing(
+    client: TestClient, demo: Session, account: Account, clock: FixedClock
+) -> None:
+    pledge_id = _pledge_id(demo)
+    token = _token(demo, account, clock, "write")
+    response = client.post(
+        f"/api/v1/commitments/{pledge_id}/money-flows",
+        json={"stage": "disbursement", "amount": "1.00", "currency": "GBP"},
+        headers=_auth(token, **{"If-Match": '"999"'}),
+    )
+    assert response.status_code == 412
+    assert len(client.get(f"/api/v1/commitments/{pledge_id}").json()["money_flows"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"stage": "disbursement", "amount": "1" * 40, "currency": "GBP"}, "amount"),
+        ({"stage": "disbursement", "amount": "NaN", "currency": "GBP"}, "amount"),
+        ({"stage": "disbursement", "amount": "1.234", "currency": "GBP"}, "decimal places"),
+        ({"stage": "disbursement", "amount": "1", "currency": "XXY"}, "XXY"),
+        ({"stage": "disbursement", "amount": "1", "currency": "GBP", "colour": "red"}, "colour"),
+    ],
+)
+def test_hostile_payment_bodies_get_a_clear_4xx(
+    client: TestClient,
+    demo: Session,
+    account: Account,
+    clock: FixedClock,
+    body: dict[str, str],
+    fragment: str,
+) -> None:
+    token = _token(demo, account, clock, "write")
+    response = client.post(
+        f"/api/v1/commitments/{_pledge_id(demo)}/money-flows", json=body, headers=_auth(token)
+    )
+    assert response.status_code in (400, 422)
+    assert fragment in response.text
+
+
+def test_wrong_content_type_is_a_4xx(
+    client: TestClient, demo: Session, account: Account, clock: FixedClock
+) -> None:
+    token = _token(demo, account, clock, "write")
+    response = client.post(
+        f"/api/v1/commitments/{_pledge_id(demo)}/money-flows",
+        content=b"stage=disbursement",
+        headers=_auth(token, **{"Content-Type": "text/plain"}),
+    )
+    assert 400 <= response.status_code < 500
+
+
+def test_writes_need_a_write_token(
+    client: TestClient, demo: Session, account: Account, clock: FixedClock
+) -> None:
+    url = f"/api/v1/commitments/{_pledge_id(demo)}/money-flows"
+    body = {"stage": "disbursement", "amount": "1.00", "currency": "GBP"}
+    assert client.post(url, json=body).status_code == 401
+    read = _token(demo, account, clock, "read")
+    assert client.post(url, json=body, headers=_auth(read)).status_code == 403

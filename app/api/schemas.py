@@ -139,3 +139,98 @@ class CommitmentRead(ORM):
     citations: list[CitationRead]
     reviews: list[ReviewRead]
     unsourced: bool
+
+
+class CommitmentSummary(ORM):
+    id: int
+    url: str
+    api_url: str
+    kind: CommitmentKind
+    title: str
+    state: PublicationState
+    status: DeliveryStatus
+    announced_on: dt.date
+    next_review_on: dt.date | None
+    deadline_end_on: dt.date | None
+    makers: list[ActorRef]
+    recipients: list[ActorRef]
+    tags: list[str]
+    money: list[MoneyFlowBrief]
+    unsourced: bool
+
+
+class MoneyFlowBrief(BaseModel):
+    stage: FlowStage
+    amount: DecimalString
+    currency: CurrencyCode
+    qualifier: AmountQualifier
+    amount_text: str | None
+
+
+class FacetValueRead(BaseModel):
+    value: str
+    label: str
+    count: int
+
+
+class FacetRead(BaseModel):
+    name: str
+    values: list[FacetValueRead]
+
+
+class CommitmentPage(BaseModel):
+    """One page of a commitments query, with the links to the next and previous pages."""
+
+    items: list[CommitmentSummary]
+    total: int = Field(description="All commitments matching the filters, on every page.")
+    facets: list[FacetRead]
+    ignored: list[str] = Field(description="Parameters that were not understood and ignored.")
+    next: str | None = Field(description="URL of the next page, or null on the last.")
+    previous: str | None
+
+
+class ReviewCreate(BaseModel):
+    """A review to record. Any verdict but not_yet_assessed needs evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reviewed_on: dt.date
+    status_found: DeliveryStatus
+    progress_percent: int | None = Field(default=None, ge=0, le=100)
+    rationale: str | None = Field(default=None, max_length=20_000)
+    next_review_on: dt.date | None = None
+    evidence: list[EvidenceCreate] = Field(default_factory=list, max_length=50)
+
+
+class EvidenceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: int = Field(ge=1, le=2**31 - 1)
+    quote: str = Field(min_length=1, max_length=20_000)
+    locator: str | None = Field(default=None, max_length=100)
+
+
+class MoneyFlowCreate(BaseModel):
+    """A new stage of money. Amounts are exact decimal strings, never numbers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: FlowStage
+    amount: str = Field(
+        pattern=r"^\d{1,25}(\.\d{1,6})?$",
+        description="Exact decimal, e.g. '28100000.00'; at most the currency's decimals.",
+        examples=["28100000.00"],
+    )
+    currency: CurrencyCode
+    amount_text: str | None = Field(default=None, max_length=500)
+    qualifier: AmountQualifier = AmountQualifier.exact
+    value_on: dt.date | None = None
+    provider_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    receiver_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    stated_equivalent_amount: str | None = Field(default=None, pattern=r"^\d{1,25}(\.\d{1,6})?$")
+    stated_equivalent_currency: CurrencyCode | None = None
+    stated_equivalent_text: str | None = Field(default=None, max_length=500)
+
+
+CommitmentSummary.model_rebuild()
+ReviewCreate.model_rebuild()

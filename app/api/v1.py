@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
+from app import money
 from app.api import schemas
 from app.models import Actor, Citation, Commitment, MoneyFlow, Review, Source
 from app.periods import Period
-from app.services import commitments, tokens
-from app.web.deps import RecordId, SessionDep
+from app.services import browse, changes, commitments, editing, tokens
+from app.services.reviews import EvidenceInput, ReviewError, record_review
+from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
+from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep
 
 PROBLEM: dict[str, Any] = {
     "model": schemas.Problem,
@@ -175,3 +181,303 @@ def get_commitment(
         raise HTTPException(404, f"there is no published commitment {commitment_id}")
     response.headers["ETag"] = f'"{commitment.version}"'
     return commitment_read(request, commitment)
+
+
+# ------------------------------------------------------------------ lists
+
+
+def _brief(c: Commitment, unsourced: bool) -> schemas.CommitmentSummary:
+    return schemas.CommitmentSummary(
+        id=c.id,
+        url=f"/commitments/{c.id}",
+        api_url=f"/api/v1/commitments/{c.id}",
+        kind=c.kind,
+        title=c.title,
+        state=c.state,
+        status=c.status,
+        announced_on=c.announced_on,
+        next_review_on=c.next_review_on,
+        deadline_end_on=c.deadline_end_on,
+        makers=[schemas.ActorRef(id=a.id, name=a.name, url=f"/actors/{a.id}") for a in c.makers],
+        recipients=[
+            schemas.ActorRef(id=a.id, name=a.name, url=f"/actors/{a.id}") for a in c.recipients
+        ],
+        tags=[t.name for t in c.tags],
+        money=[
+            schemas.MoneyFlowBrief(
+                stage=f.stage,
+                amount=f.amount,
+                currency=f.currency,
+                qualifier=f.qualifier,
+                amount_text=f.amount_text,
+            )
+            for f in c.money_flows
+        ],
+        unsourced=unsourced,
+    )
+
+
+@router.get("/commitments", response_model=schemas.CommitmentPage)
+def list_commitments(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    today: TodayDep,
+    caller: CallerDep,
+    q: Annotated[str | None, Query(max_length=500, description="Words; all must match.")] = None,
+    status: Annotated[list[DeliveryStatus] | None, Query(description="Delivery status.")] = None,
+    kind: Annotated[list[CommitmentKind] | None, Query()] = None,
+    maker: Annotated[list[int] | None, Query(description="Actor id: made by.")] = None,
+    recipient: Annotated[list[int] | None, Query(description="Actor id: for.")] = None,
+    tag: Annotated[list[str] | None, Query(description="Tag slug.")] = None,
+    currency: Annotated[list[str] | None, Query(description="ISO 4217 code of a flow.")] = None,
+    stage: Annotated[list[FlowStage] | None, Query(description="A money stage reached.")] = None,
+    announced_from: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
+    announced_to: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
+    review: Annotated[
+        list[str] | None,
+        Query(description="due, overdue, never_reviewed, scheduled, unscheduled"),
+    ] = None,
+    overdue: Annotated[bool, Query(description="Deadline passed, not delivered.")] = False,
+    unsourced: Annotated[bool, Query(description="No quote from any source.")] = False,
+    sort: Annotated[str | None, Query(description="As on the HTML list, e.g. -announced.")] = None,
+    size: Annotated[int | None, Query(ge=1, le=200, description="Page size (max 200).")] = None,
+    after: Annotated[str | None, Query(max_length=500, description="Page token.")] = None,
+    before: Annotated[str | None, Query(max_length=500, description="Page token.")] = None,
+) -> schemas.CommitmentPage:
+    """Search, filter, sort and page through commitments: the same query as `/commitments`.
+
+    Anonymous callers and read tokens see published commitments; write tokens
+    also see drafts. Follow `next` for further pages (keyset paging: stable
+    while data changes). Bad values get a 400 problem with the reason.
+    """
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    try:
+        query = browse.parse_query(params)
+        page = browse.list_page(
+            session,
+            query,
+            today=today,
+            window_days=settings.pledges_review_due_days,
+            secret=settings.pledges_secret_key,
+            include_drafts=caller is not None and caller.can_write,
+        )
+    except browse.BadQuery as exc:
+        raise HTTPException(400, str(exc)) from None
+
+    def link(**extra: str) -> str:
+        return "/api/v1/commitments?" + urlencode(query.params() + list(extra.items()))
+
+    return schemas.CommitmentPage(
+        items=[_brief(c, c.id in page.unsourced_ids) for c in page.rows],
+        total=page.total,
+        facets=[
+            schemas.FacetRead(
+                name=f.name,
+                values=[
+                    schemas.FacetValueRead(value=v.value, label=v.label, count=v.count)
+                    for v in f.values
+                ],
+            )
+            for f in page.facets
+        ],
+        ignored=list(query.ignored),
+        next=link(after=page.next_token) if page.next_token else None,
+        previous=link(before=page.previous_token) if page.previous_token else None,
+    )
+
+
+# ----------------------------------------------------------------- writes
+
+
+def write_caller(caller: CallerDep) -> tokens.Caller:
+    """Writes need a token with the write scope: 401 without one, 403 with a read token."""
+    if caller is None:
+        raise HTTPException(
+            401,
+            "send 'Authorization: Bearer <token>' with a write token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not caller.can_write:
+        raise HTTPException(403, "this token may only read; create a token with scope 'write'")
+    return caller
+
+
+WriterDep = Annotated[tokens.Caller, Depends(write_caller)]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=50,
+        description="The commitment's ETag (its version). A stale one is refused with 412.",
+    ),
+]
+
+
+def _editable_commitment(session: Session, commitment_id: int, if_match: str | None) -> Commitment:
+    commitment = commitments.get_commitment(session, commitment_id, include_drafts=True)
+    if commitment is None:
+        raise HTTPException(404, f"there is no commitment {commitment_id}")
+    if if_match is not None and if_match.strip().strip('"').removeprefix("W/").strip('"') != str(
+        commitment.version
+    ):
+        raise HTTPException(
+            412,
+            f"the commitment is at version {commitment.version}, not {if_match}: "
+            "someone else changed it; fetch it again",
+        )
+    return commitment
+
+
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: PROBLEM,
+    409: PROBLEM,
+    412: PROBLEM,
+    422: PROBLEM,
+}
+
+
+@router.post(
+    "/commitments/{commitment_id}/reviews",
+    status_code=201,
+    response_model=schemas.ReviewRead,
+    responses=WRITE_ERRORS,
+)
+def create_review(
+    commitment_id: RecordId,
+    body: schemas.ReviewCreate,
+    request: Request,
+    session: SessionDep,
+    caller: WriterDep,
+    today: TodayDep,
+    if_match: IfMatch = None,
+) -> schemas.ReviewRead:
+    """Record a review: its verdict becomes the commitment's status if it is the latest.
+
+    The same rules as the form: evidence is required for any verdict but
+    not_yet_assessed, no future dates, the next review after this one. The
+    change is recorded in the history like an edit made in the browser.
+    """
+    commitment = _editable_commitment(session, commitment_id, if_match)
+    try:
+        review = record_review(
+            session,
+            commitment,
+            today=today,
+            reviewed_on=body.reviewed_on,
+            status_found=body.status_found,
+            progress_percent=body.progress_percent,
+            rationale=body.rationale,
+            next_review_on=body.next_review_on,
+            evidence=[EvidenceInput(e.source_id, e.quote, e.locator) for e in body.evidence],
+            reviewer_account_id=caller.account.id,
+        )
+    except ReviewError as exc:
+        raise HTTPException(422, f"{exc.field}: {exc.message}") from None
+    session.flush()
+    session.refresh(review, attribute_names=["evidence"])
+    for citation in review.evidence:
+        session.refresh(citation, attribute_names=["source"])
+    return _review(review)
+
+
+@router.post(
+    "/commitments/{commitment_id}/money-flows",
+    status_code=201,
+    response_model=schemas.MoneyFlowRead,
+    responses=WRITE_ERRORS,
+)
+def create_money_flow(
+    commitment_id: RecordId,
+    body: schemas.MoneyFlowCreate,
+    request: Request,
+    session: SessionDep,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> schemas.MoneyFlowRead:
+    """Add one stage of money (a pledge, a binding commitment, a payment, spending).
+
+    Earlier stages are never overwritten: a payment is a new flow. The amount
+    is an exact decimal string in the currency's minor units at most.
+    """
+    commitment = _editable_commitment(session, commitment_id, if_match)
+    try:
+        minor = money.to_minor_units(body.amount, body.currency)
+        equivalent_minor = (
+            money.to_minor_units(body.stated_equivalent_amount, body.stated_equivalent_currency)
+            if body.stated_equivalent_amount and body.stated_equivalent_currency
+            else None
+        )
+    except money.MoneyError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if (body.stated_equivalent_amount is None) != (body.stated_equivalent_currency is None):
+        raise HTTPException(422, "a stated equivalent needs both an amount and a currency")
+    for actor_id in (body.provider_id, body.receiver_id):
+        if actor_id is not None and session.get(Actor, actor_id) is None:
+            raise HTTPException(422, f"there is no actor {actor_id}")
+    flow = MoneyFlow(
+        commitment_id=commitment.id,
+        stage=body.stage,
+        amount_minor=minor,
+        currency=money.normalise_currency(body.currency),
+        amount_text=body.amount_text,
+        qualifier=body.qualifier,
+        value_on=body.value_on,
+        provider_id=body.provider_id,
+        receiver_id=body.receiver_id,
+        stated_equivalent_minor=equivalent_minor,
+        stated_equivalent_currency=body.stated_equivalent_currency if equivalent_minor else None,
+        stated_equivalent_text=body.stated_equivalent_text,
+    )
+    session.add(flow)
+    session.flush()
+    editing.create(
+        session,
+        flow,
+        account_id=caller.account.id,
+        public=changes.is_public(commitment),
+        summary=f"Added a {body.stage} of {body.amount} {body.currency} to “{commitment.title}”",
+    )
+    loaded = session.scalars(
+        select(MoneyFlow)
+        .where(MoneyFlow.id == flow.id)
+        .options(
+            selectinload(MoneyFlow.provider),
+            selectinload(MoneyFlow.receiver),
+            selectinload(MoneyFlow.citations).selectinload(Citation.source),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+    return _flow(request, loaded)
+
+
+@router.post(
+    "/commitments/{commitment_id}/publish",
+    response_model=schemas.CommitmentRead,
+    responses=WRITE_ERRORS,
+)
+def publish_commitment(
+    commitment_id: RecordId,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> schemas.CommitmentRead:
+    """Publish a draft commitment (and the draft sources and actors it shows)."""
+    commitment = _editable_commitment(session, commitment_id, if_match)
+    now = request.app.state.clock.now()
+    try:
+        editing.publish(
+            session, commitment, account_id=caller.account.id, now=now, form_version=None
+        )
+        editing.publish_what_it_cites(session, commitment, account_id=caller.account.id, now=now)
+    except editing.NotAllowed as exc:
+        raise HTTPException(409, str(exc)) from None
+    session.flush()
+    reloaded = commitments.get_commitment(session, commitment_id, include_drafts=True)
+    assert reloaded is not None
+    response.headers["ETag"] = f'"{reloaded.version}"'
+    return commitment_read(request, reloaded)

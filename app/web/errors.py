@@ -48,7 +48,18 @@ def _render(
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+        titles = {
+            400: "Bad request",
+            401: "Sign-in required",
+            403: "Forbidden",
+            404: "Not found",
+            405: "Method not allowed",
+            409: "Conflict",
+            412: "Precondition failed",
+            413: "Body too large",
+            422: "Unprocessable content",
+            429: "Too many requests",
+        }
         # Keep the exception's headers: Allow on 405, WWW-Authenticate on 401.
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
