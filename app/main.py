@@ -19,6 +19,7 @@ from app.web import (
     errors,
     exports,
     funding,
+    imports,
     pages,
     reviews,
 )
@@ -51,6 +52,7 @@ def create_app(
     app.include_router(reviews.router)
     app.include_router(changes.router)
     app.include_router(exports.router)
+    app.include_router(imports.router)
     app.include_router(accounts.router)
     app.include_router(editing.router)
     app.include_router(api_v1.router)
