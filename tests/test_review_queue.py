@@ -107,6 +107,14 @@ def test_six_month_review_overdue_everywhere_then_cleared_by_a_review(
     )
     assert overdue_ids == {pledge.id, plan.id}
 
+    # The commitments list filter and its CSV use that same SQL.
+    listed = client.get("/commitments", params={"review": "overdue"}).text
+    assert pledge.title in listed
+    assert plan.title in listed
+    assert "Increase in the number of land patrols" not in listed
+    listed_csv = client.get("/commitments.csv", params={"review": "overdue"}).text
+    assert {int(r["id"]) for r in _csv(listed_csv.removeprefix("\ufeff"))} == {pledge.id, plan.id}
+
     # The queue CSV.
     rows = {int(r["commitment_id"]): r for r in _csv(client.get("/reviews/due.csv").text)}
     assert rows[pledge.id]["review_state"] == "overdue"
