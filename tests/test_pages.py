@@ -142,3 +142,24 @@ def test_pages_never_lazy_load(client: TestClient, demo: Session) -> None:
     """Relationships raise on lazy load, so a page that rendered loaded everything up front."""
     for commitment in demo.scalars(select(Commitment)).all():
         assert client.get(f"/commitments/{commitment.id}").status_code == 200
+
+
+def test_a_payment_in_another_currency_is_not_shown_as_paid_of_nothing(
+    client: TestClient, demo: Session
+) -> None:
+    pledge = _funding_pledge(demo)
+    demo.add(
+        MoneyFlow(
+            commitment_id=pledge.id,
+            stage="disbursement",
+            amount_minor=2_810_000_000,
+            currency="GBP",
+            stated_equivalent_minor=3_140_000_000,
+            stated_equivalent_currency="EUR",
+        )
+    )
+    demo.commit()
+    page = _text(client.get(f"/commitments/{pledge.id}").text)
+    assert "£28.1 million paid; nothing was promised in GBP" in page
+    assert "of £0.00 promised" not in page
+    assert "€31.4 million promised; nothing paid yet" in page
