@@ -48,7 +48,7 @@ CallerDep = Annotated[tokens.Caller | None, Depends(bearer_token)]
 router = APIRouter(prefix="/api/v1", tags=["v1"], responses=ERRORS)
 
 
-def _actor(request: Request, actor: Actor | None) -> schemas.ActorRef | None:
+def _actor(actor: Actor | None) -> schemas.ActorRef | None:
     if actor is None:
         return None
     return schemas.ActorRef(id=actor.id, name=actor.name, url=f"/actors/{actor.id}")
@@ -104,8 +104,8 @@ def _flow(request: Request, flow: MoneyFlow) -> schemas.MoneyFlowRead:
         qualifier=flow.qualifier,
         value_on=flow.value_on,
         period=_period(flow.period, flow.period_text),
-        provider=_actor(request, flow.provider),
-        receiver=_actor(request, flow.receiver),
+        provider=_actor(flow.provider),
+        receiver=_actor(flow.receiver),
         stated_equivalent=(
             schemas.MoneyRead(amount=equivalent, currency=flow.stated_equivalent_currency)
             if equivalent is not None and flow.stated_equivalent_currency
@@ -148,8 +148,8 @@ def commitment_read(request: Request, c: Commitment) -> schemas.CommitmentRead:
         last_reviewed_on=c.last_reviewed_on,
         is_additional=c.is_additional,
         version=c.version,
-        makers=[ref for a in c.makers if (ref := _actor(request, a))],
-        recipients=[ref for a in c.recipients if (ref := _actor(request, a))],
+        makers=[ref for a in c.makers if (ref := _actor(a))],
+        recipients=[ref for a in c.recipients if (ref := _actor(a))],
         tags=[t.name for t in c.tags],
         parent=_commitment_ref(c.parent),
         tops_up=_commitment_ref(c.tops_up),
@@ -198,10 +198,8 @@ def _brief(c: Commitment, unsourced: bool) -> schemas.CommitmentSummary:
         announced_on=c.announced_on,
         next_review_on=c.next_review_on,
         deadline_end_on=c.deadline_end_on,
-        makers=[schemas.ActorRef(id=a.id, name=a.name, url=f"/actors/{a.id}") for a in c.makers],
-        recipients=[
-            schemas.ActorRef(id=a.id, name=a.name, url=f"/actors/{a.id}") for a in c.recipients
-        ],
+        makers=[ref for a in c.makers if (ref := _actor(a))],
+        recipients=[ref for a in c.recipients if (ref := _actor(a))],
         tags=[t.name for t in c.tags],
         money=[
             schemas.MoneyFlowBrief(
