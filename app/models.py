@@ -65,6 +65,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Record ids are INTEGER columns: 32-bit on PostgreSQL. Every id that comes
+# from outside (URL, query string, CSV, JSON) is checked against this first,
+# so an out-of-range id is a 400, never a database error.
+MAX_ID = 2**31 - 1
+
 # Column sizes. Long enough for real documents, short enough to refuse abuse.
 TITLE_MAX = 500
 NAME_MAX = 300

@@ -289,3 +289,25 @@ def test_writes_need_a_write_token(
     assert client.post(url, json=body).status_code == 401
     read = _token(demo, account, clock, "read")
     assert client.post(url, json=body, headers=_auth(read)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/changes?before=2147483648",
+        "/changes?type=commitments&id=2147483648",
+        "/reviews/due?actor=2147483648",
+        "/reviews.ics?actor=9999999999",
+        "/funding?provider=99999999999",
+        "/funding?provider=%C2%B2",
+        "/commitments?maker=%C2%B2",
+        "/commitments?maker=2147483648",
+        "/actors.csv?id=2147483648",
+    ],
+)
+def test_out_of_range_and_odd_digit_ids_are_4xx_not_database_errors(
+    client: TestClient, demo: Session, url: str
+) -> None:
+    """Found by the PostgreSQL fuzz run: ids past INTEGER's range reached the database."""
+    response = client.get(url)
+    assert response.status_code < 500, (url, response.status_code)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from app.models import MAX_ID
 from app.vocab import (
     AmountQualifier,
     CommitmentKind,
@@ -205,7 +206,7 @@ class ReviewCreate(BaseModel):
 class EvidenceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source_id: int = Field(ge=1, le=2**31 - 1)
+    source_id: int = Field(ge=1, le=MAX_ID)
     quote: str = Field(min_length=1, max_length=20_000)
     locator: str | None = Field(default=None, max_length=100)
 
@@ -225,8 +226,8 @@ class MoneyFlowCreate(BaseModel):
     amount_text: str | None = Field(default=None, max_length=500)
     qualifier: AmountQualifier = AmountQualifier.exact
     value_on: dt.date | None = None
-    provider_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    receiver_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    provider_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    receiver_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     stated_equivalent_amount: str | None = Field(default=None, pattern=r"^\d{1,25}(\.\d{1,6})?$")
     stated_equivalent_currency: CurrencyCode | None = None
     stated_equivalent_text: str | None = Field(default=None, max_length=500)

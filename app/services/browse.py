@@ -53,6 +53,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
+    MAX_ID,
     Actor,
     ChangeRecord,
     Citation,
@@ -259,7 +260,7 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ListQuery:
             value = value.strip()
             if not value:
                 continue
-            if not value.isdigit() or not 0 < int(value) < 2**63:
+            if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ID:
                 raise BadQuery(f"{name}: {value[:40]!r} is not an actor id (a positive number)")
             if int(value) not in kept:
                 kept.append(int(value))
@@ -296,7 +297,7 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ListQuery:
     raw_size = _single(params, "size")
     size = DEFAULT_PAGE_SIZE
     if raw_size:
-        if not raw_size.isdigit() or int(raw_size) < 1:
+        if not (raw_size.isascii() and raw_size.isdigit()) or int(raw_size) < 1:
             raise BadQuery(
                 f"size: {raw_size[:40]!r} is not a page size; use a number from 1 to "
                 f"{MAX_PAGE_SIZE}"

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, case, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import csvutil, money
+from app.models import MAX_ID
 from app.services import tables
 from app.services.tables import Kind, TableSpec
 from app.vocab import PublicationState
@@ -118,6 +119,9 @@ def _filter_value(column: tables.Column, raw: str) -> Any:
     if column.kind is Kind.integer:
         if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
             raise FilterError(f"{column.name} must be a whole number, not {raw!r}")
+        if int(raw) > MAX_ID:
+            # Every integer column filtered on is an id or a small number.
+            raise FilterError(f"{column.name} is at most {MAX_ID}, not {raw}")
         return int(raw)
     if column.kind is Kind.code:
         assert column.enum is not None

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import money, periods
-from app.models import Actor, Citation, Commitment, MoneyFlow
+from app.models import MAX_ID, Actor, Citation, Commitment, MoneyFlow
 from app.services.commitments import visible
 from app.services.conversion import Conversion, RateBook, RateUsed, round_to_minor
 from app.vocab import AmountQualifier, DeliveryStatus, FlowStage
@@ -88,8 +88,8 @@ class FundingQuery:
 
 def _find_actor(session: Session, text: str, what: str) -> Actor:
     text = text.strip()
-    if text.isdigit():
-        actor = session.get(Actor, int(text)) if len(text) < 19 else None
+    if text.isascii() and text.isdigit():
+        actor = session.get(Actor, int(text)) if int(text) <= MAX_ID else None
         if actor is None or actor.deleted_at is not None:
             raise FundingQueryError(f"{what}: there is no actor {text}")
         return actor

@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app import csvutil, money, periods
+from app.models import MAX_ID
 from app.services import changes, tables
 from app.services.tables import Column, Kind, TableSpec
 from app.vocab import ChangeAction
@@ -43,7 +44,7 @@ _CHUNK: Final = 500
 _INT_RE: Final = re.compile(r"-?[0-9]+", re.ASCII)
 _DATE_RE: Final = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 _DECIMAL_RE: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
-_MAX_ID: Final = 2**63 - 1
+_MAX_ID: Final = MAX_ID
 
 Progress = Callable[[int, int], None]
 

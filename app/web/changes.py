@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.csvutil import rows_to_csv
+from app.models import MAX_ID
 from app.services import feeds
 from app.services.feeds import ChangeFilterError, ChangeFilters
 from app.vocab import ChangeAction
@@ -27,11 +28,11 @@ ActionParam = Annotated[
     str | None, Query(max_length=16, description="create, update, review, publish, …")
 ]
 IdParam = Annotated[
-    int | None, Query(alias="id", ge=1, le=2**63 - 1, description="With type: one record.")
+    int | None, Query(alias="id", ge=1, le=MAX_ID, description="With type: one record.")
 ]
 BeforeParam = Annotated[
     int | None,
-    Query(ge=1, le=2**63 - 1, description="Keyset paging: changes with a smaller id."),
+    Query(ge=1, le=MAX_ID, description="Keyset paging: changes with a smaller id."),
 ]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import db
 from app.config import Settings
+from app.models import MAX_ID
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -45,4 +46,4 @@ TodayDep = Annotated[dt.date, Depends(get_today)]
 
 # Ids are positive 32-bit integers (INTEGER columns on PostgreSQL); anything
 # else is a 400, not a database error.
-RecordId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The record's id.")]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id.")]

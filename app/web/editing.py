@@ -61,7 +61,7 @@ FormDep = Annotated[forms.Raw, Depends(read_form)]
 
 def _version(raw: forms.Raw) -> int | None:
     text = (raw.get("version") or [""])[0]
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return int(text) if (text.isascii() and text.isdigit()) and len(text) < 12 else None
 
 
 def _lookups(session: Session) -> dict[str, list[tuple[int, str]]]:

@@ -22,6 +22,7 @@ import pycountry
 
 from app import money, periods
 from app.models import (
+    MAX_ID,
     NAME_MAX,
     TEXT_AS_WRITTEN_MAX,
     TITLE_MAX,
@@ -45,7 +46,6 @@ from app.vocab import (
 
 Choices = Sequence[tuple[str, str]]
 # Record ids are 32-bit integers on PostgreSQL; a larger number names no record.
-MAX_ID = 2**31 - 1
 Raw = dict[str, list[str]]
 
 
@@ -123,7 +123,7 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
         for value in raw.get(f.name, []):
             if not value.strip():
                 continue
-            if not value.strip().isdigit() or int(value) > MAX_ID:
+            if not (value.strip().isascii() and value.strip().isdigit()) or int(value) > MAX_ID:
                 raise ValueError("choose from the list")
             ids.append(int(value))
         if f.required and not ids:
@@ -142,7 +142,11 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
             except ValueError:
                 raise ValueError("a date like 2020-11-28") from None
         case "int" | "id":
-            if not text.isdigit() or len(text) > 9 or (f.kind == "id" and int(text) > MAX_ID):
+            if (
+                not (text.isascii() and text.isdigit())
+                or len(text) > 9
+                or (f.kind == "id" and int(text) > MAX_ID)
+            ):
                 raise ValueError("a whole number" if f.kind == "int" else "a record number")
             return int(text)
         case "decimal":
@@ -156,7 +160,7 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
         case "select":
             if f.choices and text not in {value for value, _ in f.choices}:
                 raise ValueError("choose from the list")
-            if f.choices_key and (not text.isdigit() or int(text) > MAX_ID):
+            if f.choices_key and (not (text.isascii() and text.isdigit()) or int(text) > MAX_ID):
                 raise ValueError("choose from the list")
             return int(text) if f.choices_key else text
         case "url":
@@ -662,7 +666,7 @@ def id_list(state: FormState, name: str) -> list[int]:
     for part in text.replace(" ", "").split(","):
         if not part:
             continue
-        if not part.isdigit() or int(part) > MAX_ID:
+        if not (part.isascii() and part.isdigit()) or int(part) > MAX_ID:
             state.errors[name] = "record numbers separated by commas, like 3, 4"
             return []
         ids.append(int(part))

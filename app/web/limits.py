@@ -45,7 +45,7 @@ class BodyLimitMiddleware:
         )
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if (declared.isascii() and declared.isdigit()) and int(declared) > limit:
             await _problem(send, 413, "Body too large", self._too_large(limit))
             return
         chunks: list[bytes] = []

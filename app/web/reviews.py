@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.csvutil import rows_to_csv
+from app.models import MAX_ID
 from app.services import review_queue
 from app.services.derived import ReviewState
 from app.services.review_queue import DueFilters, FilterError, FilterLabels
@@ -20,7 +21,7 @@ router = APIRouter()
 
 ActorParam = Annotated[
     int | None,
-    Query(ge=1, le=2**63 - 1, description="Only commitments this actor made or receives."),
+    Query(ge=1, le=MAX_ID, description="Only commitments this actor made or receives."),
 ]
 RoleParam = Annotated[
     Literal["maker", "recipient"] | None,
