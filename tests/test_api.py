@@ -311,3 +311,33 @@ def test_out_of_range_and_odd_digit_ids_are_4xx_not_database_errors(
     """Found by the PostgreSQL fuzz run: ids past INTEGER's range reached the database."""
     response = client.get(url)
     assert response.status_code < 500, (url, response.status_code)
+
+
+def test_sources_actors_and_indicators_as_json(client: TestClient, demo: Session) -> None:
+    [source] = client.get("/api/v1/sources").json()
+    assert source["publisher"] == "Home Office"
+    assert source["published_on"] == "2020-11-28"
+    detail = client.get(f"/api/v1/sources/{source['id']}").json()
+    assert detail["source"]["citation_count"] == len(detail["quotes"]) > 20
+    supports = {q["supports"] for q in detail["quotes"]}
+    assert supports == {"commitment", "money_flow", "review", "observation"}
+
+    actors = {a["name"]: a for a in client.get("/api/v1/actors").json()}
+    home_office = client.get(f"/api/v1/actors/{actors['UK Home Office']['id']}").json()
+    assert home_office["actor"]["fiscal_year_start_month"] == 4
+    assert home_office["provided_totals"] == [
+        {"currency": "EUR", "stage": "pledge", "amount": "31400000.00", "flow_count": 1}
+    ]
+
+    from app.models import Indicator
+
+    indicator_id = demo.scalars(
+        select(Indicator.id).where(Indicator.name == "Intervention success rate")
+    ).one()
+    indicator = client.get(f"/api/v1/indicators/{indicator_id}").json()
+    assert [(o["value"], o["value_text"]) for o in indicator["observations"]] == [
+        ("41", "41% in 2019"),
+        ("60", "60% in recent weeks"),
+    ]
+    assert indicator["observations"][0]["period"]["label"] == "2019"
+    assert client.get("/api/v1/indicators/424242").status_code == 404

@@ -235,3 +235,77 @@ class MoneyFlowCreate(BaseModel):
 
 CommitmentSummary.model_rebuild()
 ReviewCreate.model_rebuild()
+
+
+class SourceRead(ORM):
+    id: int
+    url: str
+    title: str
+    publisher: str | None
+    kind: str
+    published_on: dt.date | None
+    source_url: str | None = Field(description="Where the document is published.")
+    accessed_on: dt.date | None
+    licence: str | None
+    content_hash: str | None = Field(description="SHA-256 of the stored full text.")
+    citation_count: int
+
+
+class QuoteSupport(BaseModel):
+    id: int
+    quote: str
+    locator: str | None
+    supports: str = Field(description="commitment, money_flow, review or observation")
+    commitment: CommitmentRef | None = Field(description="The commitment it bears on, if any.")
+
+
+class SourceDetailRead(BaseModel):
+    source: SourceRead
+    quotes: list[QuoteSupport]
+
+
+class ActorRead(ORM):
+    id: int
+    url: str
+    name: str
+    kind: str
+    country_code: str | None
+    parent_id: int | None
+    fiscal_year_start_month: int | None
+
+
+class StageTotalRead(BaseModel):
+    currency: CurrencyCode
+    stage: FlowStage
+    amount: DecimalString
+    flow_count: int
+
+
+class ActorDetailRead(BaseModel):
+    actor: ActorRead
+    made: list[CommitmentRef]
+    made_count: int
+    received: list[CommitmentRef]
+    received_count: int
+    provided_totals: list[StageTotalRead] = Field(description="Per currency and stage, exact.")
+    received_totals: list[StageTotalRead]
+
+
+class ObservationRead(BaseModel):
+    id: int
+    value: DecimalString
+    unit: str
+    qualifier: AmountQualifier
+    value_text: str | None
+    period: PeriodRead | None
+    citations: list[CitationRead]
+
+
+class IndicatorRead(BaseModel):
+    id: int
+    url: str
+    name: str
+    description: str | None
+    unit: str
+    observations: list[ObservationRead]
+    commitments: list[CommitmentRef]

@@ -13,7 +13,7 @@ from app import money
 from app.api import schemas
 from app.models import Actor, Citation, Commitment, MoneyFlow, Review, Source
 from app.periods import Period
-from app.services import browse, changes, commitments, editing, tokens
+from app.services import browse, catalogue, changes, commitments, editing, tokens, totals
 from app.services.reviews import EvidenceInput, ReviewError, record_review
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
 from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep
@@ -479,3 +479,153 @@ def publish_commitment(
     assert reloaded is not None
     response.headers["ETag"] = f'"{reloaded.version}"'
     return commitment_read(request, reloaded)
+
+
+# ------------------------------------------- sources, actors, indicators
+
+
+def _source_read(source: Source, citation_count: int) -> schemas.SourceRead:
+    return schemas.SourceRead(
+        id=source.id,
+        url=f"/sources/{source.id}",
+        title=source.title,
+        publisher=source.publisher,
+        kind=source.kind,
+        published_on=source.published_on,
+        source_url=source.url,
+        accessed_on=source.accessed_on,
+        licence=source.licence,
+        content_hash=source.content_hash,
+        citation_count=citation_count,
+    )
+
+
+def _actor_read(actor: Actor) -> schemas.ActorRead:
+    return schemas.ActorRead(
+        id=actor.id,
+        url=f"/actors/{actor.id}",
+        name=actor.name,
+        kind=actor.kind,
+        country_code=actor.country_code,
+        parent_id=actor.parent_id,
+        fiscal_year_start_month=actor.fiscal_year_start_month,
+    )
+
+
+def _drafts(caller: tokens.Caller | None) -> bool:
+    return caller is not None and caller.can_write
+
+
+@router.get("/sources", response_model=list[schemas.SourceRead])
+def list_sources(session: SessionDep, caller: CallerDep) -> list[schemas.SourceRead]:
+    """Sources, newest publication first (at most 500), with how many quotes cite each."""
+    rows, _total = catalogue.list_sources(session, include_drafts=_drafts(caller))
+    return [_source_read(row.source, row.citation_count) for row in rows]
+
+
+@router.get("/sources/{source_id}", response_model=schemas.SourceDetailRead)
+def get_source(
+    source_id: RecordId, session: SessionDep, caller: CallerDep
+) -> schemas.SourceDetailRead:
+    """A source and every quote taken from it, with the record each quote supports."""
+    detail = catalogue.get_source(session, source_id, include_drafts=_drafts(caller))
+    if detail is None:
+        raise HTTPException(404, f"there is no published source {source_id}")
+    quotes = []
+    for c in detail.citations:
+        if c.commitment_id is not None:
+            supports, commitment = "commitment", c.commitment
+        elif c.money_flow_id is not None:
+            supports = "money_flow"
+            commitment = c.money_flow.commitment if c.money_flow else None
+        elif c.review_id is not None:
+            supports, commitment = "review", c.review.commitment if c.review else None
+        else:
+            supports, commitment = "observation", None
+        quotes.append(
+            schemas.QuoteSupport(
+                id=c.id,
+                quote=c.quote,
+                locator=c.locator,
+                supports=supports,
+                commitment=_commitment_ref(commitment),
+            )
+        )
+    return schemas.SourceDetailRead(
+        source=_source_read(detail.source, detail.citation_count), quotes=quotes
+    )
+
+
+@router.get("/actors", response_model=list[schemas.ActorRead])
+def list_actors(session: SessionDep, caller: CallerDep) -> list[schemas.ActorRead]:
+    """Actors by name."""
+    return [
+        _actor_read(row.actor)
+        for row in catalogue.list_actors(session, include_drafts=_drafts(caller))
+    ]
+
+
+def _stage_totals(items: list[totals.StageTotal]) -> list[schemas.StageTotalRead]:
+    return [
+        schemas.StageTotalRead(
+            currency=t.currency, stage=t.stage, amount=t.amount, flow_count=t.flow_count
+        )
+        for t in items
+    ]
+
+
+@router.get("/actors/{actor_id}", response_model=schemas.ActorDetailRead)
+def get_actor(
+    actor_id: RecordId, session: SessionDep, caller: CallerDep
+) -> schemas.ActorDetailRead:
+    """An actor, the commitments it made and received, and exact totals per currency and stage."""
+    detail = catalogue.get_actor(session, actor_id, include_drafts=_drafts(caller))
+    if detail is None:
+        raise HTTPException(404, f"there is no published actor {actor_id}")
+    return schemas.ActorDetailRead(
+        actor=_actor_read(detail.actor),
+        made=[ref for c in detail.made if (ref := _commitment_ref(c))],
+        made_count=detail.made_count,
+        received=[ref for c in detail.received if (ref := _commitment_ref(c))],
+        received_count=detail.received_count,
+        provided_totals=_stage_totals(detail.provided_totals),
+        received_totals=_stage_totals(detail.received_totals),
+    )
+
+
+@router.get("/indicators/{indicator_id}", response_model=schemas.IndicatorRead)
+def get_indicator(
+    indicator_id: RecordId, session: SessionDep, caller: CallerDep
+) -> schemas.IndicatorRead:
+    """An indicator and its dated observations, each with its wording, qualifier and quote."""
+    include_drafts = _drafts(caller)
+    indicator = catalogue.get_indicator(session, indicator_id, include_drafts=include_drafts)
+    if indicator is None:
+        raise HTTPException(404, f"there is no published indicator {indicator_id}")
+    return schemas.IndicatorRead(
+        id=indicator.id,
+        url=f"/indicators/{indicator.id}",
+        name=indicator.name,
+        description=indicator.description,
+        unit=indicator.unit,
+        observations=[
+            schemas.ObservationRead(
+                id=o.id,
+                # Stored with six decimals; shown as written (41, not 41.000000).
+                value=o.value.normalize(),
+                unit=o.unit or indicator.unit,
+                qualifier=o.qualifier,
+                value_text=o.value_text,
+                period=_period(o.period, o.period_text),
+                citations=[_citation(c) for c in o.citations],
+            )
+            for o in indicator.observations
+        ],
+        commitments=[
+            ref
+            for c in catalogue.visible_commitments(
+                indicator.commitments, include_drafts=include_drafts
+            )
+            if (ref := _commitment_ref(c))
+        ],
+    )
