@@ -42,15 +42,16 @@ if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
     collect_ignore_glob = ["test_*.py"]
 
 
-def _free_port() -> int:
-    for port in range(8160, 8200):
-        with socket.socket() as s:
+def free_port(first: int, last: int) -> int:
+    """The first port in first..last that nothing listens on (each test module has a range)."""
+    for port in range(first, last + 1):
+        with socket.socket() as probe:
             try:
-                s.bind(("127.0.0.1", port))
+                probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 8160-8199")
+    raise RuntimeError(f"no free port in {first}-{last}")
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +73,7 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with db.unit_of_work(db.make_session_factory(engine)) as session:
         load_demo(session)
     app = create_app(settings, engine=engine, clock=FixedClock(dt.date(2021, 1, 15)))
-    port = _free_port()
+    port = free_port(8160, 8199)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -8,7 +8,6 @@ on PostgreSQL), with the demo actors loaded. Chromium is Debian's.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from app.config import Settings
 from app.main import create_app
 from app.services import accounts
 from app.services.demo import load_demo
+from tests.browser.conftest import free_port
 from tests.conftest import _database_url
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,17 +52,6 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
-def _free_port() -> int:
-    for port in range(8200, 8300):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8200-8299")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     urls = _database_url(tmp_path_factory, "browser_editing")
@@ -77,7 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = Settings(
         pledges_env="test", database_url=url, pledges_data_dir=tmp_path_factory.mktemp("data")
     )
-    port = _free_port()
+    port = free_port(8200, 8299)
     config = uvicorn.Config(
         create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning"
     )
