@@ -7,8 +7,6 @@ needs `EditorDep`; deleting and restoring need `AdminDep`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
@@ -21,10 +19,8 @@ from app.models import (
     Base,
     Citation,
     Commitment,
-    CommitmentActor,
     ExchangeRate,
     Indicator,
-    IndicatorCommitment,
     MoneyFlow,
     Observation,
     Review,
@@ -32,9 +28,10 @@ from app.models import (
 )
 from app.services import changes, editing, reviews
 from app.vocab import PublicationState
-from app.web import forms
+from app.web import forms, records
 from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
 from app.web.deps import SessionDep, TemplatesDep, TodayDep
+from app.web.records import Noun
 
 router = APIRouter()
 
@@ -72,126 +69,11 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-# ------------------------------------------------------------------ nouns
-
-
-@dataclass(frozen=True)
-class Noun:
-    key: str  # URL segment and table name
-    model: type[Any]
-    label: str
-    fields: list[forms.Field]
-    values: Callable[[forms.FormState], dict[str, Any]]
-    typed: Callable[[Any], forms.Raw]
-    loads: tuple[Any, ...] = ()
-
-
-NOUNS: dict[str, Noun] = {
-    "actors": Noun(
-        "actors",
-        Actor,
-        "actor",
-        forms.ACTOR_FIELDS,
-        forms.actor_values,
-        forms.actor_typed,
-    ),
-    "sources": Noun(
-        "sources",
-        Source,
-        "source",
-        forms.SOURCE_FIELDS,
-        forms.source_values,
-        forms.source_typed,
-    ),
-    "commitments": Noun(
-        "commitments",
-        Commitment,
-        "commitment",
-        forms.COMMITMENT_FIELDS,
-        forms.commitment_values,
-        forms.commitment_typed,
-        (
-            selectinload(Commitment.actor_links).selectinload(CommitmentActor.actor),
-            selectinload(Commitment.tags),
-        ),
-    ),
-    "indicators": Noun(
-        "indicators",
-        Indicator,
-        "indicator",
-        forms.INDICATOR_FIELDS,
-        lambda state: {k: state.values.get(k) for k in ("name", "unit", "description")},
-        lambda indicator: forms.indicator_typed(indicator, []),
-    ),
-}
-
-
 def _load(session: Session, noun: Noun, record_id: int, account: Any) -> Any:
-    entity = session.scalars(
-        select(noun.model).where(noun.model.id == record_id).options(*noun.loads)
-    ).one_or_none()
-    if entity is None or (entity.deleted_at is not None and not is_admin(account)):
+    entity = records.load(session, noun, record_id, include_deleted=is_admin(account))
+    if entity is None:
         raise HTTPException(404, f"There is no {noun.label} {record_id}.")
     return entity
-
-
-def _indicator_commitment_ids(session: Session, indicator_id: int) -> list[int]:
-    return sorted(
-        session.scalars(
-            select(IndicatorCommitment.commitment_id).where(
-                IndicatorCommitment.indicator_id == indicator_id
-            )
-        )
-    )
-
-
-def _relations(
-    session: Session, noun: Noun, state: forms.FormState
-) -> Callable[[Any], dict[str, Any]] | None:
-    """What a form sets beyond columns: a commitment's actors and tags, an indicator's links."""
-    if noun.key == "commitments":
-        makers = state.values.get("makers") or []
-        recipients = state.values.get("recipients") or []
-        tags = forms.tag_names(state)
-
-        def apply(entity: Any) -> dict[str, Any]:
-            return {
-                **editing.set_commitment_actors(session, entity, makers, recipients),
-                **editing.set_tags(session, entity, tags),
-            }
-
-        return apply
-    if noun.key == "indicators":
-        ids = forms.id_list(state, "commitment_ids")
-
-        def link(entity: Any) -> dict[str, Any]:
-            return editing.set_indicator_commitments(session, entity, ids)
-
-        return link
-    return None
-
-
-def _check_references(
-    session: Session, noun: Noun, state: forms.FormState, own_id: int | None
-) -> None:
-    """Record numbers and chosen actors must exist (and not point at themselves)."""
-    for name in ("parent_id", "tops_up_id", "supersedes_id", "publisher_actor_id"):
-        value = state.values.get(name)
-        if value is None or name not in {f.name for f in noun.fields}:
-            continue
-        model = Actor if noun.key in ("actors", "sources") else Commitment
-        if value == own_id and model is noun.model:
-            state.errors[name] = "a record cannot point at itself"
-        elif session.get(model, value) is None:
-            state.errors[name] = f"there is no {model.__name__.lower()} {value}"
-    for name in ("makers", "recipients"):
-        for actor_id in state.values.get(name) or []:
-            if session.get(Actor, actor_id) is None:
-                state.errors[name] = f"there is no actor {actor_id}"
-    if noun.key == "indicators":
-        for commitment_id in forms.id_list(state, "commitment_ids"):
-            if session.get(Commitment, commitment_id) is None:
-                state.errors["commitment_ids"] = f"there is no commitment {commitment_id}"
 
 
 def _form_page(
@@ -274,30 +156,19 @@ def _register(noun: Noun) -> None:
         account: EditorDep,
         raw: FormDep,
     ) -> Response:
-        state = forms.parse_form(noun.fields, raw)
-        values = noun.values(state)
-        _check_references(session, noun, state, None)
-        apply = _relations(session, noun, state)
-        if not state.ok:
+        checked = records.check(session, noun, raw, None)
+        if not checked.ok:
             return _form_page(
                 request,
                 templates,
                 session,
                 heading=f"New {noun.label}",
                 action=f"/edit/{key}/new",
-                state=state,
+                state=checked.state,
                 back={"url": "/edit", "label": "Editing"},
                 status_code=422,
             )
-        entity = noun.model(**values, state=PublicationState.draft)
-        if key == "commitments":
-            entity.actor_links = []
-            entity.tags = []
-        session.add(entity)
-        session.flush()
-        extra = apply(entity) if apply else {}
-        # The create record also says who made it, for whom, and its tags.
-        editing.create(session, entity, account_id=account.id, extra_after=extra)
+        entity = records.create(session, noun, checked, account_id=account.id)
         return _see_other(f"/{key}/{entity.id}/edit")
 
     @router.get(
@@ -311,9 +182,7 @@ def _register(noun: Noun) -> None:
         account: EditorDep,
     ) -> Response:
         entity = _load(session, noun, record_id, account)
-        typed = noun.typed(entity)
-        if key == "indicators":
-            typed = forms.indicator_typed(entity, _indicator_commitment_ids(session, entity.id))
+        typed = records.current_text(session, noun, entity)
         return _record_page(
             request, templates, session, noun, entity, account, forms.from_typed(noun.fields, typed)
         )
@@ -330,31 +199,19 @@ def _register(noun: Noun) -> None:
         raw: FormDep,
     ) -> Response:
         entity = _load(session, noun, record_id, account)
-        state = forms.parse_form(noun.fields, raw)
-        values = noun.values(state)
-        _check_references(session, noun, state, entity.id)
-        apply = _relations(session, noun, state)
-        if not state.ok:
+        checked = records.check(session, noun, raw, entity.id)
+        if not checked.ok:
             return _record_page(
-                request, templates, session, noun, entity, account, state, status_code=422
+                request, templates, session, noun, entity, account, checked.state, status_code=422
             )
-        extra_before: dict[str, Any] = {}
-        if key == "commitments":
-            extra_before = editing.actor_ids(entity)
-        if key == "indicators":
-            extra_before = {"commitments": _indicator_commitment_ids(session, entity.id)}
         try:
-            editing.update(
-                session,
-                entity,
-                values,
-                form_version=_version(raw),
-                account_id=account.id,
-                extra_before=extra_before,
-                apply=apply,
+            records.save(
+                session, noun, entity, checked, account_id=account.id, version=_version(raw)
             )
         except editing.Conflict:
-            return _conflict(request, templates, session, noun, record_id, account, state, raw)
+            return _conflict(
+                request, templates, session, noun, record_id, account, checked.state, raw
+            )
         return _see_other(f"/{key}/{entity.id}/edit")
 
     def _state_route(action: str, admin_only: bool) -> None:
@@ -508,9 +365,7 @@ def _conflict(
         .options(*noun.loads)
         .execution_options(populate_existing=True)
     ).one()
-    typed = noun.typed(current)
-    if noun.key == "indicators":
-        typed = forms.indicator_typed(current, _indicator_commitment_ids(session, record_id))
+    typed = records.current_text(session, noun, current)
     lookups = _lookups(session)
     rows = []
     for f in noun.fields:
@@ -544,7 +399,7 @@ def _display(f: forms.Field, values: list[str], lookups: dict[str, list[tuple[in
     return ", ".join(v for v in values if v)
 
 
-for _noun in NOUNS.values():
+for _noun in records.NOUNS.values():
     _register(_noun)
 
 
