@@ -249,6 +249,9 @@ class SourceRead(ORM):
     licence: str | None
     content_hash: str | None = Field(description="SHA-256 of the stored full text.")
     citation_count: int
+    publisher_actor_id: int | None = Field(description="The publisher as an actor, if known.")
+    state: PublicationState = Field(description="draft (write tokens only) or published")
+    version: int = Field(description="Changes on every edit; send it back as If-Match.")
 
 
 class QuoteSupport(BaseModel):
@@ -270,8 +273,12 @@ class ActorRead(ORM):
     name: str
     kind: str
     country_code: str | None
+    short_name: str | None
     parent_id: int | None
     fiscal_year_start_month: int | None
+    description: str | None
+    state: PublicationState = Field(description="draft (write tokens only) or published")
+    version: int = Field(description="Changes on every edit; send it back as If-Match.")
 
 
 class StageTotalRead(BaseModel):
@@ -307,5 +314,7 @@ class IndicatorRead(BaseModel):
     name: str
     description: str | None
     unit: str
+    state: PublicationState = Field(description="draft (write tokens only) or published")
+    version: int = Field(description="Changes on every edit; send it back as If-Match.")
     observations: list[ObservationRead]
     commitments: list[CommitmentRef]

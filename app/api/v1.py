@@ -314,12 +314,20 @@ IfMatch = Annotated[
 ]
 
 
+def etag_matches(if_match: str, version: int) -> bool:
+    """Whether an If-Match value names this version ("3", W/"3" or a list of them)."""
+    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
+    return str(version) in wanted
+
+
 def _editable_commitment(session: Session, commitment_id: int, if_match: str | None) -> Commitment:
     commitment = commitments.get_commitment(session, commitment_id, include_drafts=True)
     if commitment is None:
         raise HTTPException(404, f"there is no commitment {commitment_id}")
-    if if_match is not None and if_match.strip().strip('"').removeprefix("W/").strip('"') != str(
-        commitment.version
+    if (
+        if_match is not None
+        and if_match.strip() != "*"
+        and not etag_matches(if_match, commitment.version)
     ):
         raise HTTPException(
             412,
@@ -451,36 +459,6 @@ def create_money_flow(
     return _flow(request, loaded)
 
 
-@router.post(
-    "/commitments/{commitment_id}/publish",
-    response_model=schemas.CommitmentRead,
-    responses=WRITE_ERRORS,
-)
-def publish_commitment(
-    commitment_id: RecordId,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    caller: WriterDep,
-    if_match: IfMatch = None,
-) -> schemas.CommitmentRead:
-    """Publish a draft commitment (and the draft sources and actors it shows)."""
-    commitment = _editable_commitment(session, commitment_id, if_match)
-    now = request.app.state.clock.now()
-    try:
-        editing.publish(
-            session, commitment, account_id=caller.account.id, now=now, form_version=None
-        )
-        editing.publish_what_it_cites(session, commitment, account_id=caller.account.id, now=now)
-    except editing.NotAllowed as exc:
-        raise HTTPException(409, str(exc)) from None
-    session.flush()
-    reloaded = commitments.get_commitment(session, commitment_id, include_drafts=True)
-    assert reloaded is not None
-    response.headers["ETag"] = f'"{reloaded.version}"'
-    return commitment_read(request, reloaded)
-
-
 # ------------------------------------------- sources, actors, indicators
 
 
@@ -497,6 +475,9 @@ def _source_read(source: Source, citation_count: int) -> schemas.SourceRead:
         licence=source.licence,
         content_hash=source.content_hash,
         citation_count=citation_count,
+        publisher_actor_id=source.publisher_actor_id,
+        state=source.state,
+        version=source.version,
     )
 
 
@@ -508,7 +489,11 @@ def _actor_read(actor: Actor) -> schemas.ActorRead:
         kind=actor.kind,
         country_code=actor.country_code,
         parent_id=actor.parent_id,
+        short_name=actor.short_name,
         fiscal_year_start_month=actor.fiscal_year_start_month,
+        description=actor.description,
+        state=actor.state,
+        version=actor.version,
     )
 
 
@@ -525,12 +510,13 @@ def list_sources(session: SessionDep, caller: CallerDep) -> list[schemas.SourceR
 
 @router.get("/sources/{source_id}", response_model=schemas.SourceDetailRead)
 def get_source(
-    source_id: RecordId, session: SessionDep, caller: CallerDep
+    source_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.SourceDetailRead:
     """A source and every quote taken from it, with the record each quote supports."""
     detail = catalogue.get_source(session, source_id, include_drafts=_drafts(caller))
     if detail is None:
         raise HTTPException(404, f"there is no published source {source_id}")
+    response.headers["ETag"] = f'"{detail.source.version}"'
     quotes = []
     for c in detail.citations:
         if c.commitment_id is not None:
@@ -576,12 +562,13 @@ def _stage_totals(items: list[totals.StageTotal]) -> list[schemas.StageTotalRead
 
 @router.get("/actors/{actor_id}", response_model=schemas.ActorDetailRead)
 def get_actor(
-    actor_id: RecordId, session: SessionDep, caller: CallerDep
+    actor_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.ActorDetailRead:
     """An actor, the commitments it made and received, and exact totals per currency and stage."""
     detail = catalogue.get_actor(session, actor_id, include_drafts=_drafts(caller))
     if detail is None:
         raise HTTPException(404, f"there is no published actor {actor_id}")
+    response.headers["ETag"] = f'"{detail.actor.version}"'
     return schemas.ActorDetailRead(
         actor=_actor_read(detail.actor),
         made=[ref for c in detail.made if (ref := _commitment_ref(c))],
@@ -595,19 +582,22 @@ def get_actor(
 
 @router.get("/indicators/{indicator_id}", response_model=schemas.IndicatorRead)
 def get_indicator(
-    indicator_id: RecordId, session: SessionDep, caller: CallerDep
+    indicator_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.IndicatorRead:
     """An indicator and its dated observations, each with its wording, qualifier and quote."""
     include_drafts = _drafts(caller)
     indicator = catalogue.get_indicator(session, indicator_id, include_drafts=include_drafts)
     if indicator is None:
         raise HTTPException(404, f"there is no published indicator {indicator_id}")
+    response.headers["ETag"] = f'"{indicator.version}"'
     return schemas.IndicatorRead(
         id=indicator.id,
         url=f"/indicators/{indicator.id}",
         name=indicator.name,
         description=indicator.description,
         unit=indicator.unit,
+        state=indicator.state,
+        version=indicator.version,
         observations=[
             schemas.ObservationRead(
                 id=o.id,
