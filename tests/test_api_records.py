@@ -332,3 +332,51 @@ def test_sources_and_actors_carry_an_etag_for_if_match(client: TestClient, demo:
     actor = client.get(f"/api/v1/actors/{_home_office(demo)}")
     assert actor.headers["etag"] == f'"{actor.json()["actor"]["version"]}"'
     assert actor.json()["actor"]["state"] == "published"
+
+
+def test_quotes_are_added_with_the_quote_forms_checks_and_removed_by_admins(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    pledge = demo.scalars(select(Commitment).where(Commitment.kind == "funding")).one()
+    [flow] = client.get(f"/api/v1/commitments/{pledge.id}").json()["money_flows"]
+    source_id = client.get("/api/v1/sources").json()[0]["id"]
+    url = f"/api/v1/commitments/{pledge.id}/citations"
+    quote = {"quote": "£28.1 million", "locator": "para 8", "source_id": source_id}
+    added = client.post(url, json={**quote, "money_flow_id": flow["id"]}, headers=auth)
+    assert added.status_code == 201, added.text
+    assert added.json()["source"]["id"] == source_id
+    detail = client.get(f"/api/v1/commitments/{pledge.id}").json()
+    [on_flow] = [c for c in detail["money_flows"][0]["citations"] if c["id"] == added.json()["id"]]
+    assert on_flow["quote"] == "£28.1 million"
+
+    wrong_flow = client.post(url, json={**quote, "money_flow_id": 999_999}, headers=auth)
+    assert wrong_flow.status_code == 422
+    assert "has no money flow 999999" in wrong_flow.json()["detail"]
+    no_source = client.post(url, json={**quote, "source_id": 999_999}, headers=auth)
+    assert no_source.status_code == 422
+    assert "there is no source 999999" in no_source.json()["detail"]
+
+    citation_url = f"/api/v1/citations/{added.json()['id']}"
+    assert client.delete(citation_url, headers=auth).status_code == 403
+    assert client.delete(citation_url, headers=admin_auth).status_code == 204
+    assert client.delete(citation_url, headers=admin_auth).status_code == 404
+    [removed] = [c for c in _changes(demo, "citations", added.json()["id"]) if c.action == "delete"]
+    assert removed.before["quote"] == "£28.1 million"
+
+
+def test_a_money_flow_entered_by_mistake_is_removed_by_an_admin(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    pledge = demo.scalars(select(Commitment.id).where(Commitment.kind == "funding")).one()
+    added = client.post(
+        f"/api/v1/commitments/{pledge}/money-flows",
+        json={"stage": "disbursement", "amount": "1.00", "currency": "GBP"},
+        headers=auth,
+    )
+    assert added.status_code == 201, added.text
+    flow_url = f"/api/v1/money-flows/{added.json()['id']}"
+    assert client.delete(flow_url, headers=auth).status_code == 403
+    assert client.delete(flow_url, headers=admin_auth).status_code == 204
+    flows = client.get(f"/api/v1/commitments/{pledge}").json()["money_flows"]
+    assert added.json()["id"] not in [f["id"] for f in flows]
+    assert client.delete(flow_url, headers=admin_auth).status_code == 404

@@ -19,11 +19,11 @@ from pydantic import Field as Schema
 from sqlalchemy.orm import Session
 
 from app.api import schemas, v1
-from app.models import MAX_ID
-from app.services import commitments, editing, tokens
+from app.models import MAX_ID, Citation, Commitment, MoneyFlow
+from app.services import changes, commitments, editing, tokens
 from app.vocab import Role
 from app.web import forms, records
-from app.web.deps import SessionDep
+from app.web.deps import RecordId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["v1"], responses=v1.ERRORS)
 
@@ -165,7 +165,7 @@ def _reader(key: str) -> tuple[type[BaseModel], Reader]:
 
 def _register(noun: records.Noun) -> None:
     key, label = noun.key, noun.label
-    RecordId: Any = _record_id(label)
+    NounId: Any = _record_id(label)
     create_body = _body_model(noun, partial=False)
     change_body = _body_model(noun, partial=True)
     read_model, read = _reader(key)
@@ -224,7 +224,7 @@ def _register(noun: records.Noun) -> None:
     )
 
     def change(
-        record_id: RecordId,
+        record_id: NounId,
         request: Request,
         response: Response,
         session: SessionDep,
@@ -263,7 +263,7 @@ def _register(noun: records.Noun) -> None:
     )
 
     def delete(
-        record_id: RecordId,
+        record_id: NounId,
         request: Request,
         session: SessionDep,
         caller: v1.WriterDep,
@@ -311,10 +311,10 @@ def _register_state_change(
     answer: Callable[..., BaseModel],
 ) -> None:
     label = noun.label
-    RecordId: Any = _record_id(label)
+    NounId: Any = _record_id(label)
 
     def change_state(
-        record_id: RecordId,
+        record_id: NounId,
         request: Request,
         response: Response,
         session: SessionDep,
@@ -409,6 +409,105 @@ def _stale(label: str) -> HTTPException:
     return HTTPException(
         412, f"the {label} was changed by someone else meanwhile; fetch it again and retry"
     )
+
+
+# ------------------------------------------------------ quotes and flows
+
+
+class CitationCreate(BaseModel):
+    """A verbatim quote from a source, supporting the commitment or one of its money flows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quote: str = Schema(min_length=1, max_length=LONGEST_TEXT, pattern=NO_NUL)
+    locator: str | None = Schema(
+        default=None, max_length=100, pattern=NO_NUL, description="para 8, p. 12"
+    )
+    source_id: Id = Schema(description="The source quoted (see /api/v1/sources).")
+    money_flow_id: Id | None = Schema(
+        default=None,
+        description="The commitment's money flow the quote supports; "
+        "leave out for the commitment itself.",
+    )
+
+
+@router.post(
+    "/commitments/{commitment_id}/citations",
+    status_code=201,
+    response_model=schemas.CitationRead,
+    responses=v1.WRITE_ERRORS,
+    summary="Quote a source",
+)
+def create_citation(
+    commitment_id: RecordId,
+    body: CitationCreate,
+    session: SessionDep,
+    caller: v1.WriterDep,
+    if_match: v1.IfMatch = None,
+) -> schemas.CitationRead:
+    """Attach a quote to a commitment or one of its money flows, with the quote form's checks."""
+    commitment = v1.editable_commitment(session, commitment_id, if_match)
+    raw: forms.Raw = {
+        "supports": [f"flow:{body.money_flow_id}" if body.money_flow_id else "commitment"],
+        "quote": [body.quote],
+        "locator": [body.locator or ""],
+        "source_id": [str(body.source_id)],
+    }
+    state = records.check_citation(session, commitment, raw)
+    if not state.ok:
+        if "supports" in state.errors:
+            state.errors["money_flow_id"] = (
+                f"commitment {commitment_id} has no money flow {body.money_flow_id}"
+            )
+            del state.errors["supports"]
+        raise HTTPException(422, "; ".join(f"{k}: {m}" for k, m in state.errors.items()))
+    citation = records.add_citation(session, commitment, state, account_id=caller.account.id)
+    session.flush()
+    session.refresh(citation, attribute_names=["source"])
+    return v1.citation_read(citation)
+
+
+@router.delete(
+    "/citations/{citation_id}",
+    status_code=204,
+    response_class=Response,
+    responses=v1.WRITE_ERRORS,
+    summary="Remove a quote",
+)
+def delete_citation(citation_id: RecordId, session: SessionDep, caller: v1.WriterDep) -> Response:
+    """Remove a quote for good (administrators only); the change history keeps its text."""
+    _admin_only(caller)
+    citation = session.get(Citation, citation_id)
+    if citation is None or records.commitment_of(session, citation) is None:
+        raise HTTPException(404, f"there is no quote {citation_id} of a commitment")
+    records.remove_citation(session, citation, account_id=caller.account.id)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/money-flows/{money_flow_id}",
+    status_code=204,
+    response_class=Response,
+    responses=v1.WRITE_ERRORS,
+    summary="Remove a money flow",
+)
+def delete_money_flow(
+    money_flow_id: RecordId, session: SessionDep, caller: v1.WriterDep
+) -> Response:
+    """Remove a money flow entered by mistake (administrators only).
+
+    A payment that did not happen is not a mistake: record what was said
+    instead. The change history keeps the flow's values.
+    """
+    _admin_only(caller)
+    flow = session.get(MoneyFlow, money_flow_id)
+    commitment = session.get(Commitment, flow.commitment_id) if flow else None
+    if flow is None or commitment is None:
+        raise HTTPException(404, f"there is no money flow {money_flow_id}")
+    editing.delete_child(
+        session, flow, account_id=caller.account.id, public=changes.is_public(commitment)
+    )
+    return Response(status_code=204)
 
 
 for _noun in records.NOUNS.values():

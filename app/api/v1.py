@@ -64,7 +64,7 @@ def _source(source: Source) -> schemas.SourceRef:
     )
 
 
-def _citation(citation: Citation) -> schemas.CitationRead:
+def citation_read(citation: Citation) -> schemas.CitationRead:
     return schemas.CitationRead(
         id=citation.id,
         quote=citation.quote,
@@ -112,7 +112,7 @@ def _flow(request: Request, flow: MoneyFlow) -> schemas.MoneyFlowRead:
             else None
         ),
         stated_equivalent_text=flow.stated_equivalent_text,
-        citations=[_citation(c) for c in flow.citations],
+        citations=[citation_read(c) for c in flow.citations],
     )
 
 
@@ -125,7 +125,7 @@ def _review(review: Review) -> schemas.ReviewRead:
         rationale=review.rationale,
         reviewer_name=review.reviewer_name,
         next_review_on=review.next_review_on,
-        evidence=[_citation(c) for c in review.evidence],
+        evidence=[citation_read(c) for c in review.evidence],
     )
 
 
@@ -155,7 +155,7 @@ def commitment_read(request: Request, c: Commitment) -> schemas.CommitmentRead:
         tops_up=_commitment_ref(c.tops_up),
         supersedes=_commitment_ref(c.supersedes),
         money_flows=[_flow(request, f) for f in c.money_flows],
-        citations=[_citation(ci) for ci in c.citations],
+        citations=[citation_read(ci) for ci in c.citations],
         reviews=[_review(r) for r in c.reviews],
         unsourced=not c.citations,
     )
@@ -320,7 +320,7 @@ def etag_matches(if_match: str, version: int) -> bool:
     return str(version) in wanted
 
 
-def _editable_commitment(session: Session, commitment_id: int, if_match: str | None) -> Commitment:
+def editable_commitment(session: Session, commitment_id: int, if_match: str | None) -> Commitment:
     commitment = commitments.get_commitment(session, commitment_id, include_drafts=True)
     if commitment is None:
         raise HTTPException(404, f"there is no commitment {commitment_id}")
@@ -366,7 +366,7 @@ def create_review(
     not_yet_assessed, no future dates, the next review after this one. The
     change is recorded in the history like an edit made in the browser.
     """
-    commitment = _editable_commitment(session, commitment_id, if_match)
+    commitment = editable_commitment(session, commitment_id, if_match)
     try:
         review = record_review(
             session,
@@ -408,7 +408,7 @@ def create_money_flow(
     Earlier stages are never overwritten: a payment is a new flow. The amount
     is an exact decimal string in the currency's minor units at most.
     """
-    commitment = _editable_commitment(session, commitment_id, if_match)
+    commitment = editable_commitment(session, commitment_id, if_match)
     try:
         minor = money.to_minor_units(body.amount, body.currency)
         equivalent_minor = (
@@ -607,7 +607,7 @@ def get_indicator(
                 qualifier=o.qualifier,
                 value_text=o.value_text,
                 period=_period(o.period, o.period_text),
-                citations=[_citation(c) for c in o.citations],
+                citations=[citation_read(c) for c in o.citations],
             )
             for o in indicator.observations
         ],

@@ -27,7 +27,6 @@ from app.models import (
     Source,
 )
 from app.services import changes, editing, reviews
-from app.vocab import PublicationState
 from app.web import forms, records
 from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
 from app.web.deps import SessionDep, TemplatesDep, TodayDep
@@ -635,27 +634,6 @@ def flow_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> 
 # --------------------------------------------------------------- citations
 
 
-def _supports_choices(session: Session, commitment: Commitment) -> list[tuple[str, str]]:
-    flows = session.scalars(
-        select(MoneyFlow).where(MoneyFlow.commitment_id == commitment.id).order_by(MoneyFlow.id)
-    )
-    return [("commitment", "the commitment itself")] + [
-        (f"flow:{f.id}", f"money flow {f.id}: {f.stage} {f.currency} {f.amount}") for f in flows
-    ]
-
-
-def _citation_fields(session: Session, commitment: Commitment) -> list[forms.Field]:
-    supports = forms.Field(
-        "supports",
-        "This quote supports",
-        "select",
-        required=True,
-        choices=_supports_choices(session, commitment),
-        blank=False,
-    )
-    return [supports, *forms.CITATION_FIELDS]
-
-
 @router.get(
     "/commitments/{record_id}/citations/new", response_class=HTMLResponse, summary="Quote a source"
 )
@@ -668,7 +646,7 @@ def citation_new_form(
     supports: str = "commitment",
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
-    state = forms.empty(_citation_fields(session, commitment), {"supports": supports[:40]})
+    state = forms.empty(records.citation_fields(session, commitment), {"supports": supports[:40]})
     return _form_page(
         request,
         templates,
@@ -693,11 +671,7 @@ def citation_create(
 ) -> Response:
     """Attach a verbatim quote to the commitment or a flow; a new source can be made inline."""
     commitment = _editable_commitment(session, record_id)
-    state = forms.parse_form(_citation_fields(session, commitment), raw)
-    forms.check_citation_source(state)
-    source_id = state.values.get("source_id")
-    if source_id is not None and session.get(Source, source_id) is None:
-        state.errors["source_id"] = f"there is no source {source_id}"
+    state = records.check_citation(session, commitment, raw)
     if not state.ok:
         return _form_page(
             request,
@@ -709,45 +683,13 @@ def citation_create(
             back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
             status_code=422,
         )
-    v = state.values
-    if source_id is None:
-        source = Source(
-            title=v["new_source_title"],
-            publisher=v.get("new_source_publisher"),
-            kind=v["new_source_kind"],
-            published_on=v.get("new_source_published_on"),
-            url=v.get("new_source_url"),
-            state=PublicationState.draft,
-        )
-        editing.create(session, source, account_id=account.id)
-        source_id = source.id
-    supports = v["supports"]
-    citation = Citation(source_id=source_id, quote=v["quote"], locator=v.get("locator"))
-    if supports == "commitment":
-        citation.commitment_id = commitment.id
-    else:
-        citation.money_flow_id = int(supports.split(":", 1)[1])
-    editing.create(
-        session,
-        citation,
-        account_id=account.id,
-        public=changes.is_public(commitment),
-        summary=f"Quoted a source for “{commitment.title}”",
-    )
+    records.add_citation(session, commitment, state, account_id=account.id)
     return _see_other(f"/commitments/{record_id}/edit")
-
-
-def _citation_commitment(session: Session, citation: Citation) -> Commitment | None:
-    commitment_id = citation.commitment_id
-    if commitment_id is None and citation.money_flow_id is not None:
-        flow = session.get(MoneyFlow, citation.money_flow_id)
-        commitment_id = flow.commitment_id if flow else None
-    return session.get(Commitment, commitment_id) if commitment_id is not None else None
 
 
 def _citation_for_edit(session: Session, citation_id: int) -> tuple[Citation, Commitment]:
     citation = session.get(Citation, citation_id)
-    commitment = _citation_commitment(session, citation) if citation else None
+    commitment = records.commitment_of(session, citation) if citation else None
     # Review evidence is part of its review and observation quotes of their
     # indicator's page; only a commitment's or money flow's quotes are edited here.
     if citation is None or commitment is None or commitment.deleted_at is not None:
@@ -842,17 +784,8 @@ def citation_delete(record_id: RecordId, session: SessionDep, account: AdminDep)
     citation = session.get(Citation, record_id)
     if citation is None:
         raise HTTPException(404, f"There is no citation {record_id}.")
-    back = "/edit"
-    public = False
-    commitment_id = citation.commitment_id
-    if commitment_id is None and citation.money_flow_id is not None:
-        flow = session.get(MoneyFlow, citation.money_flow_id)
-        commitment_id = flow.commitment_id if flow else None
-    if commitment_id is not None:
-        commitment = session.get(Commitment, commitment_id)
-        public = commitment is not None and changes.is_public(commitment)
-        back = f"/commitments/{commitment_id}/edit"
-    editing.delete_child(session, citation, account_id=account.id, public=public)
+    commitment = records.remove_citation(session, citation, account_id=account.id)
+    back = f"/commitments/{commitment.id}/edit" if commitment is not None else "/edit"
     return _see_other(back)
 
 

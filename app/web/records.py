@@ -17,8 +17,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Actor, Commitment, CommitmentActor, Indicator, IndicatorCommitment, Source
-from app.services import editing
+from app.models import (
+    Actor,
+    Citation,
+    Commitment,
+    CommitmentActor,
+    Indicator,
+    IndicatorCommitment,
+    MoneyFlow,
+    Source,
+)
+from app.services import changes, editing
 from app.vocab import PublicationState
 from app.web import forms
 
@@ -211,3 +220,88 @@ def _check_references(
         for commitment_id in forms.id_list(state, "commitment_ids"):
             if session.get(Commitment, commitment_id) is None:
                 state.errors["commitment_ids"] = f"there is no commitment {commitment_id}"
+
+
+# ------------------------------------------------------------------ quotes
+
+
+def _supports_choices(session: Session, commitment: Commitment) -> list[tuple[str, str]]:
+    flows = session.scalars(
+        select(MoneyFlow).where(MoneyFlow.commitment_id == commitment.id).order_by(MoneyFlow.id)
+    )
+    return [("commitment", "the commitment itself")] + [
+        (f"flow:{f.id}", f"money flow {f.id}: {f.stage} {f.currency} {f.amount}") for f in flows
+    ]
+
+
+def citation_fields(session: Session, commitment: Commitment) -> list[forms.Field]:
+    """The quote form: what it supports (the commitment or one of its flows), then the quote."""
+    supports = forms.Field(
+        "supports",
+        "This quote supports",
+        "select",
+        required=True,
+        choices=_supports_choices(session, commitment),
+        blank=False,
+    )
+    return [supports, *forms.CITATION_FIELDS]
+
+
+def check_citation(session: Session, commitment: Commitment, raw: forms.Raw) -> forms.FormState:
+    """A quote of an existing source, or of a new one described inline; the source must exist."""
+    state = forms.parse_form(citation_fields(session, commitment), raw)
+    forms.check_citation_source(state)
+    source_id = state.values.get("source_id")
+    if source_id is not None and session.get(Source, source_id) is None:
+        state.errors["source_id"] = f"there is no source {source_id}"
+    return state
+
+
+def add_citation(
+    session: Session, commitment: Commitment, state: forms.FormState, *, account_id: int
+) -> Citation:
+    """Attach a checked quote to the commitment or one of its flows (a new source as a draft)."""
+    assert state.ok, "add_citation() needs a form without messages"
+    v = state.values
+    source_id = v.get("source_id")
+    if source_id is None:
+        source = Source(
+            title=v["new_source_title"],
+            publisher=v.get("new_source_publisher"),
+            kind=v["new_source_kind"],
+            published_on=v.get("new_source_published_on"),
+            url=v.get("new_source_url"),
+            state=PublicationState.draft,
+        )
+        editing.create(session, source, account_id=account_id)
+        source_id = source.id
+    citation = Citation(source_id=source_id, quote=v["quote"], locator=v.get("locator"))
+    if v["supports"] == "commitment":
+        citation.commitment_id = commitment.id
+    else:
+        citation.money_flow_id = int(v["supports"].split(":", 1)[1])
+    editing.create(
+        session,
+        citation,
+        account_id=account_id,
+        public=changes.is_public(commitment),
+        summary=f"Quoted a source for “{commitment.title}”",
+    )
+    return citation
+
+
+def commitment_of(session: Session, citation: Citation) -> Commitment | None:
+    """The commitment a quote bears on, directly or through one of its money flows."""
+    commitment_id = citation.commitment_id
+    if commitment_id is None and citation.money_flow_id is not None:
+        flow = session.get(MoneyFlow, citation.money_flow_id)
+        commitment_id = flow.commitment_id if flow else None
+    return session.get(Commitment, commitment_id) if commitment_id is not None else None
+
+
+def remove_citation(session: Session, citation: Citation, *, account_id: int) -> Commitment | None:
+    """Remove a quote for good; its change record keeps the text. Returns its commitment."""
+    commitment = commitment_of(session, citation)
+    public = commitment is not None and changes.is_public(commitment)
+    editing.delete_child(session, citation, account_id=account_id, public=public)
+    return commitment
