@@ -153,7 +153,7 @@ def _reader(key: str) -> tuple[type[BaseModel], Reader]:
             c = commitments.get_commitment(session, record_id, include_drafts=True)
             if c is None:
                 raise HTTPException(404, f"there is no commitment {record_id}")
-            return v1.commitment_read(request, c)
+            return v1.commitment_read(request, session, c, include_drafts=True)
 
         return schemas.CommitmentRead, commitment
     if key == "sources":

@@ -13,7 +13,7 @@ from app import money
 from app.api import schemas
 from app.models import Actor, Citation, Commitment, MoneyFlow, Review, Source
 from app.periods import Period
-from app.services import browse, catalogue, changes, commitments, editing, tokens, totals
+from app.services import browse, catalogue, changes, commitments, editing, rates, tokens, totals
 from app.services.reviews import EvidenceInput, ReviewError, record_review
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
 from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep
@@ -129,7 +129,11 @@ def _review(review: Review) -> schemas.ReviewRead:
     )
 
 
-def commitment_read(request: Request, c: Commitment) -> schemas.CommitmentRead:
+def commitment_read(
+    request: Request, session: Session, c: Commitment, *, include_drafts: bool
+) -> schemas.CommitmentRead:
+    """Everything the commitment's page shows (children and indicators read here)."""
+    children = commitments.children_of(session, c, include_drafts=include_drafts)
     return schemas.CommitmentRead(
         id=c.id,
         url=f"/commitments/{c.id}",
@@ -154,6 +158,17 @@ def commitment_read(request: Request, c: Commitment) -> schemas.CommitmentRead:
         parent=_commitment_ref(c.parent),
         tops_up=_commitment_ref(c.tops_up),
         supersedes=_commitment_ref(c.supersedes),
+        children=[child_ref for child in children if (child_ref := _commitment_ref(child))],
+        indicators=[
+            schemas.IndicatorRef(
+                id=i.id,
+                name=i.name,
+                unit=i.unit,
+                url=f"/indicators/{i.id}",
+                api_url=f"/api/v1/indicators/{i.id}",
+            )
+            for i in commitments.indicators_of(session, c)
+        ],
         money_flows=[_flow(request, f) for f in c.money_flows],
         citations=[citation_read(ci) for ci in c.citations],
         reviews=[_review(r) for r in c.reviews],
@@ -174,13 +189,12 @@ def get_commitment(
     Anonymous callers and read tokens see published commitments; write tokens
     also see drafts. The `ETag` header carries the version for `If-Match`.
     """
-    commitment = commitments.get_commitment(
-        session, commitment_id, include_drafts=caller is not None and caller.can_write
-    )
+    include_drafts = _drafts(caller)
+    commitment = commitments.get_commitment(session, commitment_id, include_drafts=include_drafts)
     if commitment is None:
         raise HTTPException(404, f"there is no published commitment {commitment_id}")
     response.headers["ETag"] = f'"{commitment.version}"'
-    return commitment_read(request, commitment)
+    return commitment_read(request, session, commitment, include_drafts=include_drafts)
 
 
 # ------------------------------------------------------------------ lists
@@ -618,4 +632,66 @@ def get_indicator(
             )
             if (ref := _commitment_ref(c))
         ],
+    )
+
+
+@router.get("/indicators", response_model=list[schemas.IndicatorBrief])
+def list_indicators(session: SessionDep, caller: CallerDep) -> list[schemas.IndicatorBrief]:
+    """Indicators by name (at most 500), with how many observations each has."""
+    return [
+        schemas.IndicatorBrief(
+            id=row.indicator.id,
+            url=f"/indicators/{row.indicator.id}",
+            api_url=f"/api/v1/indicators/{row.indicator.id}",
+            name=row.indicator.name,
+            unit=row.indicator.unit,
+            state=row.indicator.state,
+            version=row.indicator.version,
+            observation_count=row.observation_count,
+        )
+        for row in catalogue.list_indicators(session, include_drafts=_drafts(caller))
+    ]
+
+
+@router.get("/exchange-rates", response_model=schemas.ExchangeRatePage)
+def list_exchange_rates(
+    request: Request,
+    session: SessionDep,
+    currency: Annotated[
+        str | None,
+        Query(max_length=3, description="Only rates with this currency on either side (EUR)."),
+    ] = None,
+    source: Annotated[
+        str | None, Query(max_length=300, description="Only rates from this rate table.")
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
+) -> schemas.ExchangeRatePage:
+    """The exchange rates used to convert totals (the /rates page), newest first, 100 a page."""
+    code = None
+    if currency:
+        try:
+            code = money.normalise_currency(currency)
+        except money.MoneyError as exc:
+            raise HTTPException(400, f"currency: {exc}") from None
+    listing = rates.list_rates(session, currency=code, source=source or None, page=page)
+    following = None
+    if page < listing.pages:
+        query = {"currency": code, "source": source, "page": page + 1}
+        following = f"{request.url.path}?" + urlencode({k: v for k, v in query.items() if v})
+    return schemas.ExchangeRatePage(
+        rates=[
+            schemas.ExchangeRateRead(
+                rate_on=r.rate_on,
+                base_currency=r.base_currency,
+                quote_currency=r.quote_currency,
+                rate=r.rate.normalize(),
+                source_name=r.source_name,
+                source_url=r.source_url,
+            )
+            for r in listing.rates
+        ],
+        total=listing.total,
+        page=listing.page,
+        pages=listing.pages,
+        next=following,
     )
