@@ -380,3 +380,40 @@ def test_a_money_flow_entered_by_mistake_is_removed_by_an_admin(
     flows = client.get(f"/api/v1/commitments/{pledge}").json()["money_flows"]
     assert added.json()["id"] not in [f["id"] for f in flows]
     assert client.delete(flow_url, headers=admin_auth).status_code == 404
+
+
+def test_observations_are_added_with_their_quote_and_checked_like_the_form(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    indicator = client.get("/api/v1/indicators").json()[0]
+    source_id = client.get("/api/v1/sources").json()[0]["id"]
+    url = f"/api/v1/indicators/{indicator['id']}/observations"
+    body = {
+        "value": "41.5",
+        "qualifier": "approximately",
+        "value_text": "around 41.5",
+        "period": "2021",
+        "source_id": source_id,
+        "quote": "around 41.5 per cent",
+    }
+    added = client.post(url, json=body, headers=auth)
+    assert added.status_code == 201, added.text
+    assert added.json()["value"] == "41.5"
+    assert added.json()["period"]["end"] == "2021-12-31"
+    assert added.json()["citations"][0]["quote"] == "around 41.5 per cent"
+    shown = client.get(f"/api/v1/indicators/{indicator['id']}").json()["observations"]
+    assert added.json()["id"] in [o["id"] for o in shown]
+
+    no_source = client.post(url, json={**body, "source_id": None}, headers=auth)
+    assert no_source.status_code == 422
+    assert "a quote needs its source" in no_source.json()["detail"]
+    too_precise = client.post(url, json={**body, "value": "1.1234567"}, headers=auth)
+    assert too_precise.status_code == 400  # the schema's pattern: at most six decimals
+    bad_period = client.post(url, json={**body, "period": "sometime"}, headers=auth)
+    assert bad_period.status_code == 422
+    assert bad_period.json()["detail"].startswith("period:")
+
+    observation_url = f"/api/v1/observations/{added.json()['id']}"
+    assert client.delete(observation_url, headers=auth).status_code == 403
+    assert client.delete(observation_url, headers=admin_auth).status_code == 204
+    assert client.delete(observation_url, headers=admin_auth).status_code == 404

@@ -19,7 +19,7 @@ from pydantic import Field as Schema
 from sqlalchemy.orm import Session
 
 from app.api import schemas, v1
-from app.models import MAX_ID, Citation, Commitment, MoneyFlow
+from app.models import MAX_ID, Citation, Commitment, Indicator, MoneyFlow, Observation
 from app.services import changes, commitments, editing, tokens
 from app.vocab import Role
 from app.web import forms, records
@@ -60,6 +60,9 @@ def _json_field(f: forms.Field) -> tuple[Any, str]:
             return Literal[tuple(int(value) for value, _ in f.choices)], description
         case "select":
             return Literal[tuple(value for value, _ in f.choices)], description
+        case "decimal":
+            decimal = Schema(pattern=r"^-?\d{1,12}(\.\d{1,6})?$", examples=["41.5"])
+            return Annotated[str, decimal], description + " (an exact decimal string)"
         case "country":
             return Annotated[str, Schema(pattern=r"^[A-Za-z]{2}$")], description
         case _:
@@ -71,32 +74,44 @@ def _json_field(f: forms.Field) -> tuple[Any, str]:
 
 def _body_model(noun: records.Noun, *, partial: bool) -> type[BaseModel]:
     """A request body for creating (required fields required) or changing (all optional)."""
-    fields: dict[str, Any] = {}
-    for f in noun.fields:
-        annotation, description = _json_field(f)
-        if f.required and not partial:
-            fields[f.name] = (annotation, Schema(description=description))
-        else:
-            fields[f.name] = (annotation | None, Schema(default=None, description=description))
-    name = noun.label.title().replace(" ", "") + ("Changes" if partial else "Create")
-    model: type[BaseModel] = create_model(
-        name,
-        __config__=ConfigDict(extra="forbid"),
-        __doc__=(
+    return body_from_fields(
+        noun.label.title().replace(" ", "") + ("Changes" if partial else "Create"),
+        noun.fields,
+        (
             f"The fields of {_a(noun.label)} to change; a field left out keeps its value, "
             "null clears it."
             if partial
             else f"A new {noun.label}, created as a draft."
         ),
-        **fields,
+        partial=partial,
+    )
+
+
+def body_from_fields(
+    name: str, form_fields: list[forms.Field], doc: str, *, partial: bool = False
+) -> type[BaseModel]:
+    """A JSON body model with one property per form field, typed and described from it."""
+    fields: dict[str, Any] = {}
+    for f in form_fields:
+        annotation, description = _json_field(f)
+        if f.required and not partial:
+            fields[f.name] = (annotation, Schema(description=description))
+        else:
+            fields[f.name] = (annotation | None, Schema(default=None, description=description))
+    model: type[BaseModel] = create_model(
+        name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields
     )
     return model
 
 
 def _as_form_text(noun: records.Noun, body: dict[str, Any]) -> forms.Raw:
+    return as_form_text(noun.fields, body)
+
+
+def as_form_text(form_fields: list[forms.Field], body: dict[str, Any]) -> forms.Raw:
     """A JSON body as the text a form would post, so the form's checks apply unchanged."""
     raw: forms.Raw = {}
-    for f in noun.fields:
+    for f in form_fields:
         if f.name not in body:
             continue
         value = body[f.name]
@@ -506,6 +521,66 @@ def delete_money_flow(
         raise HTTPException(404, f"there is no money flow {money_flow_id}")
     editing.delete_child(
         session, flow, account_id=caller.account.id, public=changes.is_public(commitment)
+    )
+    return Response(status_code=204)
+
+
+ObservationCreate = body_from_fields(
+    "ObservationCreate",
+    forms.OBSERVATION_FIELDS,
+    "A dated value of an indicator, with its wording and, ideally, its quote.",
+)
+
+
+@router.post(
+    "/indicators/{indicator_id}/observations",
+    status_code=201,
+    response_model=schemas.ObservationRead,
+    responses=v1.WRITE_ERRORS,
+    summary="Add an observation",
+)
+def create_observation(
+    indicator_id: RecordId,
+    body: ObservationCreate,  # type: ignore[valid-type]
+    session: SessionDep,
+    caller: v1.WriterDep,
+) -> schemas.ObservationRead:
+    """Add a dated value to an indicator, with the observation form's checks."""
+    indicator = session.get(Indicator, indicator_id)
+    if indicator is None or indicator.deleted_at is not None:
+        raise HTTPException(404, f"there is no indicator {indicator_id}")
+    raw = as_form_text(forms.OBSERVATION_FIELDS, cast(BaseModel, body).model_dump())
+    state, values = records.check_observation(session, raw)
+    if not state.ok:
+        raise HTTPException(422, "; ".join(f"{k}: {m}" for k, m in state.errors.items()))
+    observation = records.write_observation(
+        session, indicator, None, state, values, account_id=caller.account.id, version=None
+    )
+    session.flush()
+    session.refresh(observation, attribute_names=["citations"])
+    for citation in observation.citations:
+        session.refresh(citation, attribute_names=["source"])
+    return v1.observation_read(observation, indicator)
+
+
+@router.delete(
+    "/observations/{observation_id}",
+    status_code=204,
+    response_class=Response,
+    responses=v1.WRITE_ERRORS,
+    summary="Remove an observation",
+)
+def delete_observation(
+    observation_id: RecordId, session: SessionDep, caller: v1.WriterDep
+) -> Response:
+    """Remove an observation entered by mistake (administrators only); history keeps it."""
+    _admin_only(caller)
+    observation = session.get(Observation, observation_id)
+    indicator = session.get(Indicator, observation.indicator_id) if observation else None
+    if observation is None or indicator is None:
+        raise HTTPException(404, f"there is no observation {observation_id}")
+    editing.delete_child(
+        session, observation, account_id=caller.account.id, public=changes.is_public(indicator)
     )
     return Response(status_code=204)
 

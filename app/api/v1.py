@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import money
 from app.api import schemas
-from app.models import Actor, Citation, Commitment, MoneyFlow, Review, Source
+from app.models import (
+    Actor,
+    Citation,
+    Commitment,
+    Indicator,
+    MoneyFlow,
+    Observation,
+    Review,
+    Source,
+)
 from app.periods import Period
 from app.services import browse, catalogue, changes, commitments, editing, rates, tokens, totals
 from app.services.reviews import EvidenceInput, ReviewError, record_review
@@ -594,6 +603,19 @@ def get_actor(
     )
 
 
+def observation_read(o: Observation, indicator: Indicator) -> schemas.ObservationRead:
+    return schemas.ObservationRead(
+        id=o.id,
+        # Stored with six decimals; shown as written (41, not 41.000000).
+        value=o.value.normalize(),
+        unit=o.unit or indicator.unit,
+        qualifier=o.qualifier,
+        value_text=o.value_text,
+        period=_period(o.period, o.period_text),
+        citations=[citation_read(c) for c in o.citations],
+    )
+
+
 @router.get("/indicators/{indicator_id}", response_model=schemas.IndicatorRead)
 def get_indicator(
     indicator_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
@@ -612,19 +634,7 @@ def get_indicator(
         unit=indicator.unit,
         state=indicator.state,
         version=indicator.version,
-        observations=[
-            schemas.ObservationRead(
-                id=o.id,
-                # Stored with six decimals; shown as written (41, not 41.000000).
-                value=o.value.normalize(),
-                unit=o.unit or indicator.unit,
-                qualifier=o.qualifier,
-                value_text=o.value_text,
-                period=_period(o.period, o.period_text),
-                citations=[citation_read(c) for c in o.citations],
-            )
-            for o in indicator.observations
-        ],
+        observations=[observation_read(o, indicator) for o in indicator.observations],
         commitments=[
             ref
             for c in catalogue.visible_commitments(

@@ -897,11 +897,7 @@ def _handle_observation(
     indicator: Indicator,
     observation: Observation | None,
 ) -> Response:
-    state = forms.parse_form(forms.OBSERVATION_FIELDS, raw)
-    values = forms.observation_values(state)
-    source_id = state.values.get("source_id")
-    if source_id is not None and session.get(Source, source_id) is None:
-        state.errors["source_id"] = f"there is no source {source_id}"
+    state, values = records.check_observation(session, raw)
     action = (
         f"/observations/{observation.id}/edit"
         if observation
@@ -920,56 +916,34 @@ def _handle_observation(
             version=_version(raw),
             status_code=422,
         )
-    public = changes.is_public(indicator)
-    if observation is None:
-        observation = Observation(indicator_id=indicator.id, **values)
-        editing.create(
+    try:
+        records.write_observation(
             session,
+            indicator,
             observation,
+            state,
+            values,
             account_id=account.id,
-            public=public,
-            summary=f"Added an observation of “{indicator.name}”",
+            version=_version(raw),
         )
-    else:
-        try:
-            editing.update(
-                session,
-                observation,
-                values,
-                form_version=_version(raw),
-                account_id=account.id,
-                public=public,
-            )
-        except editing.Conflict:
-            session.rollback()
-            state.errors["value"] = (
-                "Someone else saved this observation since you opened it; "
-                "your values are kept: save again to replace theirs."
-            )
-            current = session.get(Observation, observation.id, populate_existing=True)
-            return _form_page(
-                request,
-                templates,
-                session,
-                heading="Observation",
-                action=action,
-                state=state,
-                back=back,
-                version=current.version if current else None,
-                status_code=409,
-            )
-    if state.values.get("quote") and source_id is not None:
-        editing.create(
+    except editing.Conflict:
+        assert observation is not None
+        session.rollback()
+        state.errors["value"] = (
+            "Someone else saved this observation since you opened it; "
+            "your values are kept: save again to replace theirs."
+        )
+        current = session.get(Observation, observation.id, populate_existing=True)
+        return _form_page(
+            request,
+            templates,
             session,
-            Citation(
-                source_id=source_id,
-                quote=state.values["quote"],
-                locator=state.values.get("locator"),
-                observation_id=observation.id,
-            ),
-            account_id=account.id,
-            public=public,
-            summary=f"Quoted a source for an observation of “{indicator.name}”",
+            heading="Observation",
+            action=action,
+            state=state,
+            back=back,
+            version=current.version if current else None,
+            status_code=409,
         )
     return _see_other(f"/indicators/{indicator.id}/edit")
 

@@ -25,6 +25,7 @@ from app.models import (
     Indicator,
     IndicatorCommitment,
     MoneyFlow,
+    Observation,
     Source,
 )
 from app.services import changes, editing
@@ -305,3 +306,64 @@ def remove_citation(session: Session, citation: Citation, *, account_id: int) ->
     public = commitment is not None and changes.is_public(commitment)
     editing.delete_child(session, citation, account_id=account_id, public=public)
     return commitment
+
+
+# ------------------------------------------------------------ observations
+
+
+def check_observation(session: Session, raw: forms.Raw) -> tuple[forms.FormState, dict[str, Any]]:
+    """An observation's form text checked; its quote's source must exist."""
+    state = forms.parse_form(forms.OBSERVATION_FIELDS, raw)
+    values = forms.observation_values(state)
+    source_id = state.values.get("source_id")
+    if source_id is not None and session.get(Source, source_id) is None:
+        state.errors["source_id"] = f"there is no source {source_id}"
+    return state, values
+
+
+def write_observation(
+    session: Session,
+    indicator: Indicator,
+    observation: Observation | None,
+    state: forms.FormState,
+    values: dict[str, Any],
+    *,
+    account_id: int,
+    version: int | None,
+) -> Observation:
+    """Add an observation (or save one; `editing.Conflict` if stale), with its quote if given."""
+    assert state.ok, "write_observation() needs a form without messages"
+    public = changes.is_public(indicator)
+    if observation is None:
+        observation = Observation(indicator_id=indicator.id, **values)
+        editing.create(
+            session,
+            observation,
+            account_id=account_id,
+            public=public,
+            summary=f"Added an observation of “{indicator.name}”",
+        )
+    else:
+        editing.update(
+            session,
+            observation,
+            values,
+            form_version=version,
+            account_id=account_id,
+            public=public,
+        )
+    source_id = state.values.get("source_id")
+    if state.values.get("quote") and source_id is not None:
+        editing.create(
+            session,
+            Citation(
+                source_id=source_id,
+                quote=state.values["quote"],
+                locator=state.values.get("locator"),
+                observation_id=observation.id,
+            ),
+            account_id=account_id,
+            public=public,
+            summary=f"Quoted a source for an observation of “{indicator.name}”",
+        )
+    return observation
