@@ -13,6 +13,7 @@ from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.web import (
     accounts,
+    apidocs,
     auth,
     browse,
     changes,
@@ -36,7 +37,8 @@ def create_app(
         title="Pledge Tracker",
         summary="A faithful, sourced record of public commitments and pledged money.",
         version="0.1.0",
-        docs_url="/docs",
+        # /docs is rendered by app.web.apidocs, from the vendored files: no CDN.
+        docs_url=None,
         redoc_url=None,
     )
     engine = engine or db.engine_for(settings)
@@ -58,6 +60,7 @@ def create_app(
     app.include_router(editing.router)
     app.include_router(api_v1.router)
     app.include_router(api_records.router)
+    app.include_router(apidocs.router)
     errors.install(app)
     auth.install(app)
     # Added last, so outermost: an oversized body is refused before the CSRF

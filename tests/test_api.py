@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -120,7 +121,33 @@ def test_openapi_documents_the_commitment_endpoint(client: TestClient) -> None:
     operation = spec["paths"]["/api/v1/commitments/{commitment_id}"]["get"]
     assert "exact amounts" in operation["description"]
     assert "404" in operation["responses"]
-    assert client.get("/docs").status_code == 200
+
+
+def test_the_api_reference_page_lists_every_operation_and_parameter(client: TestClient) -> None:
+    """/docs is made from the OpenAPI description, without JavaScript or anything fetched."""
+    spec = client.get("/openapi.json").json()
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "<script" not in page.text
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            assert f"<code>{method.upper()} {path}</code>" in page.text
+            for parameter in operation.get("parameters", []):
+                assert f"<code>{parameter['name']}</code>" in page.text
+    assert 'id="shape-CommitmentCreate"' in page.text
+    assert "<code>makers</code>" in page.text
+
+
+def test_the_api_explorer_is_served_from_this_server(client: TestClient) -> None:
+    page = client.get("/docs/explorer")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources
+    assert all(s.startswith("/static/swagger-ui/") for s in sources), sources
+    for source in sources:
+        assert client.get(source).status_code == 200, source
 
 
 def test_malformed_multipart_form_is_refused_not_a_500(client: TestClient) -> None:

@@ -185,7 +185,9 @@ def commitment_read(
     )
 
 
-@router.get("/commitments/{commitment_id}", response_model=schemas.CommitmentRead)
+@router.get(
+    "/commitments/{commitment_id}", response_model=schemas.CommitmentRead, summary="A commitment"
+)
 def get_commitment(
     commitment_id: RecordId,
     request: Request,
@@ -238,7 +240,7 @@ def _brief(c: Commitment, unsourced: bool) -> schemas.CommitmentSummary:
     )
 
 
-@router.get("/commitments", response_model=schemas.CommitmentPage)
+@router.get("/commitments", response_model=schemas.CommitmentPage, summary="Find commitments")
 def list_commitments(
     request: Request,
     session: SessionDep,
@@ -370,6 +372,7 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/commitments/{commitment_id}/reviews",
+    summary="Record a review",
     status_code=201,
     response_model=schemas.ReviewRead,
     responses=WRITE_ERRORS,
@@ -414,6 +417,7 @@ def create_review(
 
 @router.post(
     "/commitments/{commitment_id}/money-flows",
+    summary="Add money (a pledge, commitment, payment or spending)",
     status_code=201,
     response_model=schemas.MoneyFlowRead,
     responses=WRITE_ERRORS,
@@ -524,14 +528,18 @@ def _drafts(caller: tokens.Caller | None) -> bool:
     return caller is not None and caller.can_write
 
 
-@router.get("/sources", response_model=list[schemas.SourceRead])
+@router.get("/sources", response_model=list[schemas.SourceRead], summary="Sources")
 def list_sources(session: SessionDep, caller: CallerDep) -> list[schemas.SourceRead]:
     """Sources, newest publication first (at most 500), with how many quotes cite each."""
     rows, _total = catalogue.list_sources(session, include_drafts=_drafts(caller))
     return [_source_read(row.source, row.citation_count) for row in rows]
 
 
-@router.get("/sources/{source_id}", response_model=schemas.SourceDetailRead)
+@router.get(
+    "/sources/{source_id}",
+    response_model=schemas.SourceDetailRead,
+    summary="A source and its quotes",
+)
 def get_source(
     source_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.SourceDetailRead:
@@ -565,7 +573,7 @@ def get_source(
     )
 
 
-@router.get("/actors", response_model=list[schemas.ActorRead])
+@router.get("/actors", response_model=list[schemas.ActorRead], summary="Actors")
 def list_actors(session: SessionDep, caller: CallerDep) -> list[schemas.ActorRead]:
     """Actors by name."""
     return [
@@ -583,7 +591,9 @@ def _stage_totals(items: list[totals.StageTotal]) -> list[schemas.StageTotalRead
     ]
 
 
-@router.get("/actors/{actor_id}", response_model=schemas.ActorDetailRead)
+@router.get(
+    "/actors/{actor_id}", response_model=schemas.ActorDetailRead, summary="An actor and its totals"
+)
 def get_actor(
     actor_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.ActorDetailRead:
@@ -616,7 +626,11 @@ def observation_read(o: Observation, indicator: Indicator) -> schemas.Observatio
     )
 
 
-@router.get("/indicators/{indicator_id}", response_model=schemas.IndicatorRead)
+@router.get(
+    "/indicators/{indicator_id}",
+    response_model=schemas.IndicatorRead,
+    summary="An indicator and its observations",
+)
 def get_indicator(
     indicator_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.IndicatorRead:
@@ -645,7 +659,7 @@ def get_indicator(
     )
 
 
-@router.get("/indicators", response_model=list[schemas.IndicatorBrief])
+@router.get("/indicators", response_model=list[schemas.IndicatorBrief], summary="Indicators")
 def list_indicators(session: SessionDep, caller: CallerDep) -> list[schemas.IndicatorBrief]:
     """Indicators by name (at most 500), with how many observations each has."""
     return [
@@ -663,7 +677,7 @@ def list_indicators(session: SessionDep, caller: CallerDep) -> list[schemas.Indi
     ]
 
 
-@router.get("/exchange-rates", response_model=schemas.ExchangeRatePage)
+@router.get("/exchange-rates", response_model=schemas.ExchangeRatePage, summary="Exchange rates")
 def list_exchange_rates(
     request: Request,
     session: SessionDep,

@@ -407,7 +407,7 @@ def _search_ids_sqlite(words: Sequence[str]) -> ColumnElement[bool]:
 def _search_ids_postgres(words: Sequence[str]) -> ColumnElement[bool]:
     tsquery = " & ".join(f"{w}:*" for w in words)
     # `simple` with accents folded, like SQLite's remove_diacritics (migration search_0001).
-    config = literal_column("'pledges_search'::regconfig")
+    config: ColumnElement[Any] = literal_column("'pledges_search'::regconfig")
     query = func.to_tsquery(config, tsquery)
     # The expressions must match the GIN indexes in migration search_0001.
     document = func.to_tsvector(

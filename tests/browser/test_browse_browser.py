@@ -75,6 +75,7 @@ def _first_link(page: Page, live_url: str, list_path: str, pattern: str) -> str:
         "actor",
         "indicator",
         "not-found",
+        "api-reference",
     ],
 )
 def test_accessibility_scan(scan_page: Page, live_url: str, kind: str) -> None:
@@ -88,6 +89,7 @@ def test_accessibility_scan(scan_page: Page, live_url: str, kind: str) -> None:
         "sources": "/sources",
         "actors": "/actors",
         "not-found": "/commitments/999999",
+        "api-reference": "/docs",
     }
     if kind in paths:
         path = paths[kind]
