@@ -25,7 +25,7 @@ from app.periods import Period
 from app.services import browse, catalogue, changes, commitments, editing, rates, tokens, totals
 from app.services.reviews import EvidenceInput, ReviewError, record_review
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
-from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep
+from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep, currency_filter
 
 PROBLEM: dict[str, Any] = {
     "model": schemas.Problem,
@@ -691,12 +691,7 @@ def list_exchange_rates(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
 ) -> schemas.ExchangeRatePage:
     """The exchange rates used to convert totals (the /rates page), newest first, 100 a page."""
-    code = None
-    if currency:
-        try:
-            code = money.normalise_currency(currency)
-        except money.MoneyError as exc:
-            raise HTTPException(400, f"currency: {exc}") from None
+    code = currency_filter(currency)
     listing = rates.list_rates(session, currency=code, source=source or None, page=page)
     following = None
     if page < listing.pages:

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from app import db
+from app import db, money
 from app.config import Settings
 from app.models import MAX_ID
 
@@ -47,3 +47,13 @@ TodayDep = Annotated[dt.date, Depends(get_today)]
 # Ids are positive 32-bit integers (INTEGER columns on PostgreSQL); anything
 # else is a 400, not a database error.
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id.")]
+
+
+def currency_filter(text: str | None) -> str | None:
+    """A currency chosen in a query string ("eur" → "EUR"), or a 400 naming the problem."""
+    if not text:
+        return None
+    try:
+        return money.normalise_currency(text)
+    except money.MoneyError as exc:
+        raise HTTPException(400, f"currency: {exc}") from None

@@ -16,7 +16,7 @@ from app.csvutil import rows_to_csv
 from app.models import Actor
 from app.services import funding, rates
 from app.vocab import FlowStage, PublicationState
-from app.web.deps import SessionDep, SettingsDep, TemplatesDep
+from app.web.deps import SessionDep, SettingsDep, TemplatesDep, currency_filter
 
 router = APIRouter()
 
@@ -122,12 +122,7 @@ def rate_list(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     """Imported exchange rates, newest first; filter by `currency` or rate table (`source`)."""
-    code = None
-    if currency:
-        try:
-            code = money.normalise_currency(currency)
-        except money.MoneyError as exc:
-            raise HTTPException(400, f"currency: {exc}") from None
+    code = currency_filter(currency)
     listing = rates.list_rates(session, currency=code, source=source or None, page=page)
     return templates.TemplateResponse(
         request,
