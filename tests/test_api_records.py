@@ -417,3 +417,49 @@ def test_observations_are_added_with_their_quote_and_checked_like_the_form(
     assert client.delete(observation_url, headers=auth).status_code == 403
     assert client.delete(observation_url, headers=admin_auth).status_code == 204
     assert client.delete(observation_url, headers=admin_auth).status_code == 404
+
+
+def test_a_money_flow_is_corrected_with_if_match_and_read_like_the_money_form(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    pledge = demo.scalars(select(Commitment.id).where(Commitment.kind == "funding")).one()
+    home_office = _home_office(demo)
+    added = client.post(
+        f"/api/v1/commitments/{pledge}/money-flows",
+        json={
+            "stage": "disbursement",
+            "amount": "1000000.00",
+            "currency": "GBP",
+            "provider_id": home_office,
+            "period": "2021-22",  # the Home Office's financial year (April to March)
+            "notes": "first tranche",
+        },
+        headers=auth,
+    )
+    assert added.status_code == 201, added.text
+    flow = added.json()
+    assert flow["period"]["start"] == "2021-04-01"
+    assert flow["period"]["end"] == "2022-03-31"
+    assert flow["notes"] == "first tranche"
+    url = f"/api/v1/money-flows/{flow['id']}"
+
+    assert client.patch(url, json={"amount": "2.00"}, headers=auth).status_code == 428
+    corrected = client.patch(
+        url, json={"amount": "1250000.00"}, headers={**auth, "If-Match": f'"{flow["version"]}"'}
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["amount"] == "1250000.00"
+    assert corrected.json()["period"]["end"] == "2022-03-31"  # kept
+    assert corrected.json()["notes"] == "first tranche"
+    stale = client.patch(
+        url, json={"amount": "3.00"}, headers={**auth, "If-Match": f'"{flow["version"]}"'}
+    )
+    assert stale.status_code == 412
+    too_precise = client.patch(
+        url, json={"amount": "1.001"}, headers={**auth, "If-Match": corrected.headers["etag"]}
+    )
+    assert too_precise.status_code == 422
+    assert too_precise.json()["detail"].startswith("amount:")
+    update = _changes(demo, "money_flows", flow["id"])[-1]
+    assert update.action == "update"
+    assert update.after["amount_minor"] == 125_000_000

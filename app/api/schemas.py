@@ -92,6 +92,8 @@ class MoneyFlowRead(ORM):
         description="The source's own equivalent in another currency, never computed."
     )
     stated_equivalent_text: str | None
+    notes: str | None
+    version: int = Field(description="Send it back as If-Match to change the flow.")
     citations: list[CitationRead]
 
 
@@ -221,26 +223,70 @@ class EvidenceCreate(BaseModel):
     locator: str | None = Field(default=None, max_length=100)
 
 
+AMOUNT = r"^\d{1,25}(\.\d{1,6})?$"
+Words = Annotated[str, Field(max_length=500, pattern=r"^[^\x00]*$")]
+ActorId = Annotated[int, Field(ge=1, le=MAX_ID, description="An actor's id (/api/v1/actors).")]
+PeriodText = Annotated[
+    str,
+    Field(
+        max_length=60,
+        pattern=r"^[^\x00]*$",
+        description="2021, 2021-Q1, 2021-03, a date, or the provider's financial year: 2022-23.",
+    ),
+]
+
+
 class MoneyFlowCreate(BaseModel):
-    """A new stage of money. Amounts are exact decimal strings, never numbers."""
+    """A new stage of money. Amounts are exact decimal strings, never numbers.
+
+    The same checks as the money form: at most the currency's decimals, a
+    stated equivalent needs its currency, the period is read with the
+    provider's financial year.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     stage: FlowStage
     amount: str = Field(
-        pattern=r"^\d{1,25}(\.\d{1,6})?$",
+        pattern=AMOUNT,
         description="Exact decimal, e.g. '28100000.00'; at most the currency's decimals.",
         examples=["28100000.00"],
     )
     currency: CurrencyCode
-    amount_text: str | None = Field(default=None, max_length=500)
+    amount_text: Words | None = Field(
+        default=None, description="The amount as the source wrote it."
+    )
     qualifier: AmountQualifier = AmountQualifier.exact
     value_on: dt.date | None = None
-    provider_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    receiver_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    stated_equivalent_amount: str | None = Field(default=None, pattern=r"^\d{1,25}(\.\d{1,6})?$")
+    period: PeriodText | None = None
+    period_text: Words | None = Field(default=None, description="The period as written.")
+    provider_id: ActorId | None = None
+    receiver_id: ActorId | None = None
+    stated_equivalent_amount: str | None = Field(default=None, pattern=AMOUNT)
     stated_equivalent_currency: CurrencyCode | None = None
-    stated_equivalent_text: str | None = Field(default=None, max_length=500)
+    stated_equivalent_text: Words | None = None
+    notes: str | None = Field(default=None, max_length=20_000, pattern=r"^[^\x00]*$")
+
+
+class MoneyFlowChanges(BaseModel):
+    """The fields of a money flow to change; a field left out keeps its value, null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: FlowStage | None = None
+    amount: str | None = Field(default=None, pattern=AMOUNT, examples=["28100000.00"])
+    currency: CurrencyCode | None = None
+    amount_text: Words | None = None
+    qualifier: AmountQualifier | None = None
+    value_on: dt.date | None = None
+    period: PeriodText | None = None
+    period_text: Words | None = None
+    provider_id: ActorId | None = None
+    receiver_id: ActorId | None = None
+    stated_equivalent_amount: str | None = Field(default=None, pattern=AMOUNT)
+    stated_equivalent_currency: CurrencyCode | None = None
+    stated_equivalent_text: Words | None = None
+    notes: str | None = Field(default=None, max_length=20_000, pattern=r"^[^\x00]*$")
 
 
 CommitmentSummary.model_rebuild()

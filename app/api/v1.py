@@ -22,9 +22,10 @@ from app.models import (
     Source,
 )
 from app.periods import Period
-from app.services import browse, catalogue, changes, commitments, editing, rates, tokens, totals
+from app.services import browse, catalogue, commitments, editing, rates, tokens, totals
 from app.services.reviews import EvidenceInput, ReviewError, record_review
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
+from app.web import forms, records
 from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep, currency_filter
 
 PROBLEM: dict[str, Any] = {
@@ -121,6 +122,8 @@ def _flow(request: Request, flow: MoneyFlow) -> schemas.MoneyFlowRead:
             else None
         ),
         stated_equivalent_text=flow.stated_equivalent_text,
+        notes=flow.notes,
+        version=flow.version,
         citations=[citation_read(c) for c in flow.citations],
     )
 
@@ -436,53 +439,120 @@ def create_money_flow(
     is an exact decimal string in the currency's minor units at most.
     """
     commitment = editable_commitment(session, commitment_id, if_match)
-    try:
-        minor = money.to_minor_units(body.amount, body.currency)
-        equivalent_minor = (
-            money.to_minor_units(body.stated_equivalent_amount, body.stated_equivalent_currency)
-            if body.stated_equivalent_amount and body.stated_equivalent_currency
-            else None
-        )
-    except money.MoneyError as exc:
-        raise HTTPException(422, str(exc)) from None
-    if (body.stated_equivalent_amount is None) != (body.stated_equivalent_currency is None):
-        raise HTTPException(422, "a stated equivalent needs both an amount and a currency")
-    for actor_id in (body.provider_id, body.receiver_id):
-        if actor_id is not None and session.get(Actor, actor_id) is None:
-            raise HTTPException(422, f"there is no actor {actor_id}")
-    flow = MoneyFlow(
-        commitment_id=commitment.id,
-        stage=body.stage,
-        amount_minor=minor,
-        currency=money.normalise_currency(body.currency),
-        amount_text=body.amount_text,
-        qualifier=body.qualifier,
-        value_on=body.value_on,
-        provider_id=body.provider_id,
-        receiver_id=body.receiver_id,
-        stated_equivalent_minor=equivalent_minor,
-        stated_equivalent_currency=body.stated_equivalent_currency if equivalent_minor else None,
-        stated_equivalent_text=body.stated_equivalent_text,
+    flow = _write_flow(
+        request, session, caller, commitment, None, _flow_text(body.model_dump()), version=None
     )
-    session.add(flow)
     session.flush()
-    editing.create(
-        session,
-        flow,
-        account_id=caller.account.id,
-        public=changes.is_public(commitment),
-        summary=f"Added a {body.stage} of {body.amount} {body.currency} to “{commitment.title}”",
-    )
-    loaded = session.scalars(
+    loaded = _loaded_flow(session, flow.id)
+    assert loaded is not None
+    return _flow(request, loaded)
+
+
+# Where the API's money fields differ in name from the money form's.
+FLOW_FORM_NAMES = {"stated_equivalent_amount": "stated_equivalent"}
+
+
+def _flow_text(body: dict[str, Any]) -> dict[str, list[str]]:
+    """A money-flow body as the money form's text, so the form's checks apply unchanged."""
+    return {
+        FLOW_FORM_NAMES.get(name, name): [] if value is None else [str(value)]
+        for name, value in body.items()
+    }
+
+
+def _write_flow(
+    request: Request,
+    session: Session,
+    caller: tokens.Caller,
+    commitment: Commitment,
+    flow: MoneyFlow | None,
+    raw: dict[str, list[str]],
+    *,
+    version: int | None,
+) -> MoneyFlow:
+    # The form offers currencies in a list; a script deserves the code it got wrong.
+    for name in ("currency", "stated_equivalent_currency"):
+        for code in filter(None, raw.get(name, [])):
+            try:
+                money.normalise_currency(code)
+            except money.MoneyError as exc:
+                raise HTTPException(422, f"{name}: {exc}") from None
+    state, reading = records.check_flow(session, raw, request.app.state.settings.pledges_locale)
+    if reading is None:
+        names = {form: api for api, form in FLOW_FORM_NAMES.items()}
+        raise HTTPException(
+            422,
+            "; ".join(
+                f"{names.get(field, field)}: {message}" for field, message in state.errors.items()
+            ),
+        )
+    try:
+        return records.write_flow(
+            session, commitment, flow, reading, account_id=caller.account.id, version=version
+        )
+    except editing.Conflict:
+        raise HTTPException(
+            412, "the money flow was changed by someone else meanwhile; fetch it again"
+        ) from None
+
+
+def _loaded_flow(session: Session, flow_id: int) -> MoneyFlow | None:
+    return session.scalars(
         select(MoneyFlow)
-        .where(MoneyFlow.id == flow.id)
+        .where(MoneyFlow.id == flow_id)
         .options(
             selectinload(MoneyFlow.provider),
             selectinload(MoneyFlow.receiver),
             selectinload(MoneyFlow.citations).selectinload(Citation.source),
         )
         .execution_options(populate_existing=True)
-    ).one()
+    ).one_or_none()
+
+
+@router.patch(
+    "/money-flows/{money_flow_id}",
+    response_model=schemas.MoneyFlowRead,
+    responses={**WRITE_ERRORS, 428: PROBLEM},
+    summary="Correct a money flow",
+)
+def change_money_flow(
+    money_flow_id: RecordId,
+    body: schemas.MoneyFlowChanges,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    caller: WriterDep,
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=50,
+            description="The flow's version (its `version` field). Required; stale: 412.",
+        ),
+    ] = None,
+) -> schemas.MoneyFlowRead:
+    """Correct a money flow entered wrongly: the fields named are set, the rest kept.
+
+    A later stage of money (a payment after a pledge) is a new flow, not a
+    correction. The same checks as the money form apply.
+    """
+    flow = _loaded_flow(session, money_flow_id)
+    commitment = session.get(Commitment, flow.commitment_id) if flow else None
+    if flow is None or commitment is None or commitment.deleted_at is not None:
+        raise HTTPException(404, f"there is no money flow {money_flow_id}")
+    if if_match is None:
+        raise HTTPException(428, "send 'If-Match' with the flow's version, from GET")
+    if if_match.strip() != "*" and not etag_matches(if_match, flow.version):
+        raise HTTPException(
+            412, f"the money flow is at version {flow.version}, not {if_match}; fetch it again"
+        )
+    raw = forms.flow_typed(flow)
+    raw.update(_flow_text(body.model_dump(exclude_unset=True)))
+    _write_flow(request, session, caller, commitment, flow, raw, version=flow.version)
+    session.flush()
+    loaded = _loaded_flow(session, money_flow_id)
+    assert loaded is not None
+    response.headers["ETag"] = f'"{loaded.version}"'
     return _flow(request, loaded)
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
-    Actor,
     Base,
     Citation,
     Commitment,
@@ -412,14 +411,6 @@ def _editable_commitment(session: Session, commitment_id: int) -> Commitment:
     return commitment
 
 
-def _provider(session: Session, provider_id: Any) -> Actor | None:
-    if not isinstance(provider_id, int):
-        return None
-    return session.scalars(
-        select(Actor).where(Actor.id == provider_id).options(selectinload(Actor.parent))
-    ).one_or_none()
-
-
 def _flow_page(
     request: Request,
     templates: Any,
@@ -457,13 +448,8 @@ def _handle_flow(
     commitment: Commitment,
     flow: MoneyFlow | None,
 ) -> Response:
-    state = forms.parse_form(forms.FLOW_FIELDS, raw)
-    for name in ("provider_id", "receiver_id"):
-        value = state.values.get(name)
-        if value is not None and session.get(Actor, value) is None:
-            state.errors[name] = f"there is no actor {value}"
     locale = request.app.state.settings.pledges_locale
-    reading = forms.flow_values(state, _provider(session, state.values.get("provider_id")), locale)
+    state, reading = records.check_flow(session, raw, locale)
     action = f"/money-flows/{flow.id}/edit" if flow else f"/commitments/{commitment.id}/flows/new"
     heading = "Edit money flow" if flow else "Add money to this commitment"
     if reading is None:
@@ -493,45 +479,35 @@ def _handle_flow(
             version=_version(raw) if flow else None,
             reading=reading,
         )
-    public = changes.is_public(commitment)
-    if flow is None:
-        flow = MoneyFlow(commitment_id=commitment.id, **reading.values)
-        editing.create(
+    try:
+        records.write_flow(
             session,
+            commitment,
             flow,
+            reading,
             account_id=account.id,
-            public=public,
-            summary=f"Added a {reading.values['stage']} to “{commitment.title}”",
+            version=_version(raw) if flow else None,
         )
-    else:
-        try:
-            editing.update(
-                session,
-                flow,
-                reading.values,
-                form_version=_version(raw),
-                account_id=account.id,
-                public=public,
-            )
-        except editing.Conflict:
-            session.rollback()
-            current = session.get(MoneyFlow, flow.id, populate_existing=True)
-            assert current is not None
-            return _flow_page(
-                request,
-                templates,
-                session,
-                commitment,
-                forms.FormState(
-                    fields=forms.FLOW_FIELDS,
-                    typed=state.typed,
-                    errors={"amount": _conflict_note(current)},
-                ),
-                action,
-                heading,
-                version=current.version,
-                status_code=409,
-            )
+    except editing.Conflict:
+        assert flow is not None
+        session.rollback()
+        current = session.get(MoneyFlow, flow.id, populate_existing=True)
+        assert current is not None
+        return _flow_page(
+            request,
+            templates,
+            session,
+            commitment,
+            forms.FormState(
+                fields=forms.FLOW_FIELDS,
+                typed=state.typed,
+                errors={"amount": _conflict_note(current)},
+            ),
+            action,
+            heading,
+            version=current.version,
+            status_code=409,
+        )
     return _see_other(f"/commitments/{commitment.id}/edit")
 
 

@@ -367,3 +367,60 @@ def write_observation(
             summary=f"Quoted a source for an observation of “{indicator.name}”",
         )
     return observation
+
+
+# ------------------------------------------------------------- money flows
+
+
+def _provider(session: Session, provider_id: Any) -> Actor | None:
+    """The paying actor with its parent: its financial year may be inherited."""
+    if not isinstance(provider_id, int):
+        return None
+    return session.scalars(
+        select(Actor).where(Actor.id == provider_id).options(selectinload(Actor.parent))
+    ).one_or_none()
+
+
+def check_flow(
+    session: Session, raw: forms.Raw, locale: str
+) -> tuple[forms.FormState, forms.FlowReading | None]:
+    """A money flow's form text checked and read (None when something is wrong)."""
+    state = forms.parse_form(forms.FLOW_FIELDS, raw)
+    for name in ("provider_id", "receiver_id"):
+        value = state.values.get(name)
+        if value is not None and session.get(Actor, value) is None:
+            state.errors[name] = f"there is no actor {value}"
+    reading = forms.flow_values(state, _provider(session, state.values.get("provider_id")), locale)
+    return state, reading
+
+
+def write_flow(
+    session: Session,
+    commitment: Commitment,
+    flow: MoneyFlow | None,
+    reading: forms.FlowReading,
+    *,
+    account_id: int,
+    version: int | None,
+) -> MoneyFlow:
+    """Add a money flow to the commitment, or save one (`editing.Conflict` if stale)."""
+    public = changes.is_public(commitment)
+    if flow is None:
+        flow = MoneyFlow(commitment_id=commitment.id, **reading.values)
+        editing.create(
+            session,
+            flow,
+            account_id=account_id,
+            public=public,
+            summary=f"Added a {reading.values['stage']} to “{commitment.title}”",
+        )
+    else:
+        editing.update(
+            session,
+            flow,
+            reading.values,
+            form_version=version,
+            account_id=account_id,
+            public=public,
+        )
+    return flow
