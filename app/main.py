@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from app import db, openapi
+from app.api import reports as api_reports
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
@@ -56,6 +57,7 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(editing.router)
     app.include_router(api_v1.router)
+    app.include_router(api_reports.router)
     errors.install(app)
     auth.install(app)
     # Added last, so outermost: an oversized body is refused before the CSRF
