@@ -12,6 +12,7 @@ from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.web import (
+    account_tokens,
     accounts,
     auth,
     browse,
@@ -55,6 +56,7 @@ def create_app(
     app.include_router(exports.router)
     app.include_router(imports.router)
     app.include_router(accounts.router)
+    app.include_router(account_tokens.router)
     app.include_router(editing.router)
     app.include_router(api_v1.router)
     app.include_router(api_reports.router)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
-from app.models import Account, Actor, ChangeRecord, Commitment, MoneyFlow, Tag
+from app.models import Account, Actor, ApiToken, ChangeRecord, Commitment, MoneyFlow, Tag
 from app.services import changes, editing, feeds, rates, review_queue, tokens, totals
 from app.services.derived import ReviewState
 from app.vocab import ChangeAction, FlowStage, PublicationState
@@ -449,3 +449,19 @@ def test_report_endpoints_are_documented(client: TestClient) -> None:
         for parameter in operation.get("parameters", []):
             assert parameter.get("description"), (path, parameter["name"])
     assert ReviewState.overdue.value in str(spec["paths"]["/api/v1/reviews/due"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/reviews/due", "/api/v1/changes", "/api/v1/funding", "/api/v1/totals"],
+)
+def test_a_bad_or_revoked_token_is_401_not_anonymous(
+    client: TestClient, session: Session, clock: FixedClock, path: str
+) -> None:
+    headers = _token(session, clock, "read")
+    assert client.get(path, headers=headers).status_code == 200
+    record = session.scalars(select(ApiToken)).one()
+    record.revoked_at = clock.now()
+    session.commit()
+    _problem(client.get(path, headers=headers), 401, "unknown, expired or revoked")
+    _problem(client.get(path, headers={"Authorization": "Bearer pt_nope"}), 401)

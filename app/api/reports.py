@@ -5,6 +5,10 @@ same code — as its HTML page, so the two cannot disagree: `/reviews/due`
 (app.services.review_queue), `/changes` (app.services.feeds), a record's
 history (app.services.editing.history), `/funding` (app.services.funding)
 and the dashboard (app.services.totals and friends).
+
+Every endpoint takes `CallerDep` even where published data is all it shows:
+a token that is unknown, expired or revoked is a 401, never silently
+anonymous, so a script notices that its token stopped working.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ def _queue_item(item: review_queue.QueueItem) -> rs.QueueItemRead:
 @router.get("/reviews/due", response_model=rs.ReviewQueueRead)
 def review_queue_json(
     session: SessionDep,
+    caller: CallerDep,
     settings: SettingsDep,
     today: TodayDep,
     actor: web_reviews.ActorParam = None,
@@ -152,6 +157,7 @@ def _change(item: feeds.ChangeItem) -> rs.ChangeRead:
 @router.get("/changes", response_model=rs.ChangePageRead)
 def change_list_json(
     session: SessionDep,
+    caller: CallerDep,
     entity_type: web_changes.TypeParam = None,
     action: web_changes.ActionParam = None,
     entity_id: web_changes.IdParam = None,
@@ -370,6 +376,7 @@ def _funding_flow(line: funding.FlowLine) -> rs.FundingFlowRead:
 def funding_json(
     request: Request,
     session: SessionDep,
+    caller: CallerDep,
     provider: Annotated[
         str | None,
         Query(
@@ -460,7 +467,9 @@ def funding_json(
 
 
 @router.get("/totals", response_model=rs.TotalsRead)
-def totals_json(session: SessionDep, settings: SettingsDep, today: TodayDep) -> rs.TotalsRead:
+def totals_json(
+    session: SessionDep, settings: SettingsDep, today: TodayDep, caller: CallerDep
+) -> rs.TotalsRead:
     """What the dashboard (`/`) shows, from the same services.
 
     Exact totals of published commitments' money flows per currency and
