@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from app import db, openapi
+from app.api import records as api_records
 from app.api import reports as api_reports
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(account_tokens.router)
     app.include_router(editing.router)
     app.include_router(api_v1.router)
+    app.include_router(api_records.router)
     app.include_router(api_reports.router)
     errors.install(app)
     auth.install(app)

@@ -2,8 +2,8 @@
 
 FastAPI documents request-validation failures as 422 with its own error
 shape; this app answers 400 with RFC 9457 problem details everywhere. Every
-operation also documents 404 when it has path parameters, and 500 as a
-problem (it should never happen, but its shape is still promised).
+operation also documents 404 when it has path parameters, 413 when it takes a
+body, and 500 as a problem (it should never happen, but its shape is still promised).
 """
 
 from __future__ import annotations
@@ -99,6 +99,12 @@ def install(app: FastAPI) -> None:
                 responses.setdefault(
                     "400", _problem("The request is malformed; `detail` says why.")
                 )
+                if method in ("post", "put", "patch"):
+                    # app.web.limits refuses a body over its size or nesting limit
+                    # before any route runs.
+                    responses.setdefault(
+                        "413", _problem("The body is larger than the server accepts.")
+                    )
                 if "{" in path:
                     responses.setdefault("404", _problem("No such record, or not visible to you."))
                 responses.setdefault("500", _problem("Unexpected error; nothing was saved."))

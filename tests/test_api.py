@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -341,3 +342,60 @@ def test_sources_actors_and_indicators_as_json(client: TestClient, demo: Session
     ]
     assert indicator["observations"][0]["period"]["label"] == "2019"
     assert client.get("/api/v1/indicators/424242").status_code == 404
+
+
+def test_commitment_json_lists_its_children_and_indicators(
+    client: TestClient, demo: Session
+) -> None:
+    """What the commitment page shows beyond its own row: parts and measures."""
+    from app.models import IndicatorCommitment
+
+    parent_id = demo.scalars(
+        select(Commitment.parent_id).where(Commitment.parent_id.is_not(None))
+    ).first()
+    parent = client.get(f"/api/v1/commitments/{parent_id}").json()
+    children = demo.scalars(
+        select(Commitment.id).where(Commitment.parent_id == parent_id).order_by(Commitment.id)
+    ).all()
+    assert [c["id"] for c in parent["children"]] == list(children)
+    measured, indicator_id = demo.execute(
+        select(IndicatorCommitment.commitment_id, IndicatorCommitment.indicator_id)
+    ).first()
+    body = client.get(f"/api/v1/commitments/{measured}").json()
+    assert indicator_id in [i["id"] for i in body["indicators"]]
+
+
+def test_indicators_and_exchange_rates_lists(client: TestClient, demo: Session) -> None:
+    from app.models import ExchangeRate, Indicator
+
+    indicators = client.get("/api/v1/indicators").json()
+    names = demo.scalars(select(Indicator.name).order_by(Indicator.name)).all()
+    assert [i["name"] for i in indicators] == list(names)
+    assert all(i["observation_count"] >= 1 for i in indicators)
+
+    demo.add_all(
+        [
+            ExchangeRate(
+                rate_on=dt.date(2020, 11, 27),
+                base_currency="EUR",
+                quote_currency="GBP",
+                rate=Decimal("0.8950"),
+                source_name="ECB",
+            ),
+            ExchangeRate(
+                rate_on=dt.date(2020, 11, 27),
+                base_currency="USD",
+                quote_currency="JPY",
+                rate=Decimal("104.1"),
+                source_name="ECB",
+            ),
+        ]
+    )
+    demo.commit()
+    gbp = client.get("/api/v1/exchange-rates?currency=gbp").json()
+    assert gbp["total"] == 1
+    assert gbp["rates"][0]["rate"] == "0.895"
+    assert gbp["next"] is None
+    bad = client.get("/api/v1/exchange-rates?currency=XXZ")
+    assert bad.status_code == 400
+    assert bad.json()["detail"].startswith("currency:")

@@ -100,6 +100,33 @@ def test_search_with_operator_words_finds_them_as_words(client: TestClient, demo
     assert "New UK–France joint operational plan to stop small-boat crossings" in titles
 
 
+def test_search_ignores_accents_on_both_databases(client: TestClient, session: Session) -> None:
+    """ "securite" finds "Sécurité" and "sécurité" finds "securite", on SQLite and PostgreSQL."""
+    session.add_all(
+        [
+            Commitment(
+                kind="action",
+                title="Coopération en matière de Sécurité",
+                announced_on=dt.date(2024, 1, 1),
+                state=PublicationState.published,
+            ),
+            Commitment(
+                kind="action",
+                title="Cooperation on maritime securite drills",
+                announced_on=dt.date(2024, 1, 2),
+                state=PublicationState.published,
+            ),
+        ]
+    )
+    session.commit()
+    both = {"Coopération en matière de Sécurité", "Cooperation on maritime securite drills"}
+    assert set(_titles(client.get("/commitments?q=securite").text)) == both
+    assert set(_titles(client.get("/commitments?q=SÉCURITÉ coopé").text)) == both
+    assert _titles(client.get("/commitments?q=matiere").text) == [
+        "Coopération en matière de Sécurité"
+    ]
+
+
 def test_search_index_follows_edits(client: TestClient, session: Session) -> None:
     commitment = Commitment(
         kind="action",

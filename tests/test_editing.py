@@ -553,6 +553,30 @@ def test_admins_delete_and_restore_and_nothing_is_lost(
     assert actions[-2:] == ["delete", "restore"]
 
 
+def test_removing_a_quoted_money_flow_removes_its_quotes_into_the_history(
+    client: TestClient, demo: Session, admin: Account
+) -> None:
+    """The demo pledge's flow is quoted (para 8): its quote goes with it, recorded."""
+    from app.models import Citation, MoneyFlow
+
+    flow = demo.scalars(
+        select(MoneyFlow).where(MoneyFlow.id.in_(select(Citation.money_flow_id)))
+    ).first()
+    assert flow is not None
+    flow_id = flow.id
+    quote_ids = demo.scalars(select(Citation.id).where(Citation.money_flow_id == flow_id)).all()
+    removed = post(client, f"/money-flows/{flow_id}/delete")
+    assert removed.status_code == 303
+    demo.expire_all()
+    assert demo.get(MoneyFlow, flow_id) is None
+    gone = demo.scalars(
+        select(ChangeRecord.entity_id).where(
+            ChangeRecord.entity_type == "citations", ChangeRecord.action == "delete"
+        )
+    ).all()
+    assert set(quote_ids) <= set(gone)
+
+
 HOSTILE = [
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)>',

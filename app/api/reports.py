@@ -26,10 +26,10 @@ from app.api.v1 import (
     ERRORS,
     CallerDep,
     _actor,
-    _citation,
     _commitment_ref,
     _period,
     _stage_totals,
+    citation_read,
 )
 from app.models import Account, Actor, ChangeRecord, Commitment, Indicator, Source, Tag
 from app.services import changes, commitments, editing, feeds, funding, review_queue, totals
@@ -366,7 +366,7 @@ def _funding_flow(line: funding.FlowLine) -> rs.FundingFlowRead:
             if conversion is not None
             else None
         ),
-        citations=[_citation(ci) for ci in citations],
+        citations=[citation_read(ci) for ci in citations],
         quoted_from="flow" if f.citations else ("commitment" if c.citations else "none"),
         superseded_by=_commitment_ref(line.superseded_by),
     )

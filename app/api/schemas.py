@@ -112,6 +112,14 @@ class CommitmentRef(ORM):
     url: str
 
 
+class IndicatorRef(BaseModel):
+    id: int
+    name: str
+    unit: str
+    url: str
+    api_url: str
+
+
 class CommitmentRead(ORM):
     id: int
     url: str = Field(description="The commitment's permalink (HTML page).")
@@ -136,6 +144,8 @@ class CommitmentRead(ORM):
     parent: CommitmentRef | None
     tops_up: CommitmentRef | None
     supersedes: CommitmentRef | None
+    children: list[CommitmentRef] = Field(description="Commitments that are part of this one.")
+    indicators: list[IndicatorRef] = Field(description="Indicators that measure it.")
     money_flows: list[MoneyFlowRead]
     citations: list[CitationRead]
     reviews: list[ReviewRead]
@@ -249,6 +259,9 @@ class SourceRead(ORM):
     licence: str | None
     content_hash: str | None = Field(description="SHA-256 of the stored full text.")
     citation_count: int
+    publisher_actor_id: int | None = Field(description="The publisher as an actor, if known.")
+    state: PublicationState = Field(description="draft (write tokens only) or published")
+    version: int = Field(description="Changes on every edit; send it back as If-Match.")
 
 
 class QuoteSupport(BaseModel):
@@ -270,8 +283,12 @@ class ActorRead(ORM):
     name: str
     kind: str
     country_code: str | None
+    short_name: str | None
     parent_id: int | None
     fiscal_year_start_month: int | None
+    description: str | None
+    state: PublicationState = Field(description="draft (write tokens only) or published")
+    version: int = Field(description="Changes on every edit; send it back as If-Match.")
 
 
 class StageTotalRead(BaseModel):
@@ -307,5 +324,35 @@ class IndicatorRead(BaseModel):
     name: str
     description: str | None
     unit: str
+    state: PublicationState = Field(description="draft (write tokens only) or published")
+    version: int = Field(description="Changes on every edit; send it back as If-Match.")
     observations: list[ObservationRead]
     commitments: list[CommitmentRef]
+
+
+class IndicatorBrief(BaseModel):
+    id: int
+    url: str
+    api_url: str
+    name: str
+    unit: str
+    state: PublicationState
+    version: int
+    observation_count: int
+
+
+class ExchangeRateRead(BaseModel):
+    rate_on: dt.date
+    base_currency: CurrencyCode
+    quote_currency: CurrencyCode
+    rate: DecimalString = Field(description="Units of quote_currency one base_currency bought.")
+    source_name: str
+    source_url: str | None
+
+
+class ExchangeRatePage(BaseModel):
+    rates: list[ExchangeRateRead] = Field(description="Newest first.")
+    total: int
+    page: int
+    pages: int
+    next: str | None = Field(description="The next page, if any.")

@@ -11,9 +11,18 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import money
 from app.api import schemas
-from app.models import Actor, Citation, Commitment, MoneyFlow, Review, Source
+from app.models import (
+    Actor,
+    Citation,
+    Commitment,
+    Indicator,
+    MoneyFlow,
+    Observation,
+    Review,
+    Source,
+)
 from app.periods import Period
-from app.services import browse, catalogue, changes, commitments, editing, tokens, totals
+from app.services import browse, catalogue, changes, commitments, editing, rates, tokens, totals
 from app.services.reviews import EvidenceInput, ReviewError, record_review
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
 from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep
@@ -64,7 +73,7 @@ def _source(source: Source) -> schemas.SourceRef:
     )
 
 
-def _citation(citation: Citation) -> schemas.CitationRead:
+def citation_read(citation: Citation) -> schemas.CitationRead:
     return schemas.CitationRead(
         id=citation.id,
         quote=citation.quote,
@@ -112,7 +121,7 @@ def _flow(request: Request, flow: MoneyFlow) -> schemas.MoneyFlowRead:
             else None
         ),
         stated_equivalent_text=flow.stated_equivalent_text,
-        citations=[_citation(c) for c in flow.citations],
+        citations=[citation_read(c) for c in flow.citations],
     )
 
 
@@ -125,11 +134,15 @@ def _review(review: Review) -> schemas.ReviewRead:
         rationale=review.rationale,
         reviewer_name=review.reviewer_name,
         next_review_on=review.next_review_on,
-        evidence=[_citation(c) for c in review.evidence],
+        evidence=[citation_read(c) for c in review.evidence],
     )
 
 
-def commitment_read(request: Request, c: Commitment) -> schemas.CommitmentRead:
+def commitment_read(
+    request: Request, session: Session, c: Commitment, *, include_drafts: bool
+) -> schemas.CommitmentRead:
+    """Everything the commitment's page shows (children and indicators read here)."""
+    children = commitments.children_of(session, c, include_drafts=include_drafts)
     return schemas.CommitmentRead(
         id=c.id,
         url=f"/commitments/{c.id}",
@@ -154,8 +167,19 @@ def commitment_read(request: Request, c: Commitment) -> schemas.CommitmentRead:
         parent=_commitment_ref(c.parent),
         tops_up=_commitment_ref(c.tops_up),
         supersedes=_commitment_ref(c.supersedes),
+        children=[child_ref for child in children if (child_ref := _commitment_ref(child))],
+        indicators=[
+            schemas.IndicatorRef(
+                id=i.id,
+                name=i.name,
+                unit=i.unit,
+                url=f"/indicators/{i.id}",
+                api_url=f"/api/v1/indicators/{i.id}",
+            )
+            for i in commitments.indicators_of(session, c)
+        ],
         money_flows=[_flow(request, f) for f in c.money_flows],
-        citations=[_citation(ci) for ci in c.citations],
+        citations=[citation_read(ci) for ci in c.citations],
         reviews=[_review(r) for r in c.reviews],
         unsourced=not c.citations,
     )
@@ -174,13 +198,12 @@ def get_commitment(
     Anonymous callers and read tokens see published commitments; write tokens
     also see drafts. The `ETag` header carries the version for `If-Match`.
     """
-    commitment = commitments.get_commitment(
-        session, commitment_id, include_drafts=caller is not None and caller.can_write
-    )
+    include_drafts = _drafts(caller)
+    commitment = commitments.get_commitment(session, commitment_id, include_drafts=include_drafts)
     if commitment is None:
         raise HTTPException(404, f"there is no published commitment {commitment_id}")
     response.headers["ETag"] = f'"{commitment.version}"'
-    return commitment_read(request, commitment)
+    return commitment_read(request, session, commitment, include_drafts=include_drafts)
 
 
 # ------------------------------------------------------------------ lists
@@ -314,12 +337,20 @@ IfMatch = Annotated[
 ]
 
 
-def _editable_commitment(session: Session, commitment_id: int, if_match: str | None) -> Commitment:
+def etag_matches(if_match: str, version: int) -> bool:
+    """Whether an If-Match value names this version ("3", W/"3" or a list of them)."""
+    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
+    return str(version) in wanted
+
+
+def editable_commitment(session: Session, commitment_id: int, if_match: str | None) -> Commitment:
     commitment = commitments.get_commitment(session, commitment_id, include_drafts=True)
     if commitment is None:
         raise HTTPException(404, f"there is no commitment {commitment_id}")
-    if if_match is not None and if_match.strip().strip('"').removeprefix("W/").strip('"') != str(
-        commitment.version
+    if (
+        if_match is not None
+        and if_match.strip() != "*"
+        and not etag_matches(if_match, commitment.version)
     ):
         raise HTTPException(
             412,
@@ -358,7 +389,7 @@ def create_review(
     not_yet_assessed, no future dates, the next review after this one. The
     change is recorded in the history like an edit made in the browser.
     """
-    commitment = _editable_commitment(session, commitment_id, if_match)
+    commitment = editable_commitment(session, commitment_id, if_match)
     try:
         review = record_review(
             session,
@@ -400,7 +431,7 @@ def create_money_flow(
     Earlier stages are never overwritten: a payment is a new flow. The amount
     is an exact decimal string in the currency's minor units at most.
     """
-    commitment = _editable_commitment(session, commitment_id, if_match)
+    commitment = editable_commitment(session, commitment_id, if_match)
     try:
         minor = money.to_minor_units(body.amount, body.currency)
         equivalent_minor = (
@@ -451,36 +482,6 @@ def create_money_flow(
     return _flow(request, loaded)
 
 
-@router.post(
-    "/commitments/{commitment_id}/publish",
-    response_model=schemas.CommitmentRead,
-    responses=WRITE_ERRORS,
-)
-def publish_commitment(
-    commitment_id: RecordId,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    caller: WriterDep,
-    if_match: IfMatch = None,
-) -> schemas.CommitmentRead:
-    """Publish a draft commitment (and the draft sources and actors it shows)."""
-    commitment = _editable_commitment(session, commitment_id, if_match)
-    now = request.app.state.clock.now()
-    try:
-        editing.publish(
-            session, commitment, account_id=caller.account.id, now=now, form_version=None
-        )
-        editing.publish_what_it_cites(session, commitment, account_id=caller.account.id, now=now)
-    except editing.NotAllowed as exc:
-        raise HTTPException(409, str(exc)) from None
-    session.flush()
-    reloaded = commitments.get_commitment(session, commitment_id, include_drafts=True)
-    assert reloaded is not None
-    response.headers["ETag"] = f'"{reloaded.version}"'
-    return commitment_read(request, reloaded)
-
-
 # ------------------------------------------- sources, actors, indicators
 
 
@@ -497,6 +498,9 @@ def _source_read(source: Source, citation_count: int) -> schemas.SourceRead:
         licence=source.licence,
         content_hash=source.content_hash,
         citation_count=citation_count,
+        publisher_actor_id=source.publisher_actor_id,
+        state=source.state,
+        version=source.version,
     )
 
 
@@ -508,7 +512,11 @@ def _actor_read(actor: Actor) -> schemas.ActorRead:
         kind=actor.kind,
         country_code=actor.country_code,
         parent_id=actor.parent_id,
+        short_name=actor.short_name,
         fiscal_year_start_month=actor.fiscal_year_start_month,
+        description=actor.description,
+        state=actor.state,
+        version=actor.version,
     )
 
 
@@ -525,12 +533,13 @@ def list_sources(session: SessionDep, caller: CallerDep) -> list[schemas.SourceR
 
 @router.get("/sources/{source_id}", response_model=schemas.SourceDetailRead)
 def get_source(
-    source_id: RecordId, session: SessionDep, caller: CallerDep
+    source_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.SourceDetailRead:
     """A source and every quote taken from it, with the record each quote supports."""
     detail = catalogue.get_source(session, source_id, include_drafts=_drafts(caller))
     if detail is None:
         raise HTTPException(404, f"there is no published source {source_id}")
+    response.headers["ETag"] = f'"{detail.source.version}"'
     quotes = []
     for c in detail.citations:
         if c.commitment_id is not None:
@@ -576,12 +585,13 @@ def _stage_totals(items: list[totals.StageTotal]) -> list[schemas.StageTotalRead
 
 @router.get("/actors/{actor_id}", response_model=schemas.ActorDetailRead)
 def get_actor(
-    actor_id: RecordId, session: SessionDep, caller: CallerDep
+    actor_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.ActorDetailRead:
     """An actor, the commitments it made and received, and exact totals per currency and stage."""
     detail = catalogue.get_actor(session, actor_id, include_drafts=_drafts(caller))
     if detail is None:
         raise HTTPException(404, f"there is no published actor {actor_id}")
+    response.headers["ETag"] = f'"{detail.actor.version}"'
     return schemas.ActorDetailRead(
         actor=_actor_read(detail.actor),
         made=[ref for c in detail.made if (ref := _commitment_ref(c))],
@@ -593,34 +603,38 @@ def get_actor(
     )
 
 
+def observation_read(o: Observation, indicator: Indicator) -> schemas.ObservationRead:
+    return schemas.ObservationRead(
+        id=o.id,
+        # Stored with six decimals; shown as written (41, not 41.000000).
+        value=o.value.normalize(),
+        unit=o.unit or indicator.unit,
+        qualifier=o.qualifier,
+        value_text=o.value_text,
+        period=_period(o.period, o.period_text),
+        citations=[citation_read(c) for c in o.citations],
+    )
+
+
 @router.get("/indicators/{indicator_id}", response_model=schemas.IndicatorRead)
 def get_indicator(
-    indicator_id: RecordId, session: SessionDep, caller: CallerDep
+    indicator_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.IndicatorRead:
     """An indicator and its dated observations, each with its wording, qualifier and quote."""
     include_drafts = _drafts(caller)
     indicator = catalogue.get_indicator(session, indicator_id, include_drafts=include_drafts)
     if indicator is None:
         raise HTTPException(404, f"there is no published indicator {indicator_id}")
+    response.headers["ETag"] = f'"{indicator.version}"'
     return schemas.IndicatorRead(
         id=indicator.id,
         url=f"/indicators/{indicator.id}",
         name=indicator.name,
         description=indicator.description,
         unit=indicator.unit,
-        observations=[
-            schemas.ObservationRead(
-                id=o.id,
-                # Stored with six decimals; shown as written (41, not 41.000000).
-                value=o.value.normalize(),
-                unit=o.unit or indicator.unit,
-                qualifier=o.qualifier,
-                value_text=o.value_text,
-                period=_period(o.period, o.period_text),
-                citations=[_citation(c) for c in o.citations],
-            )
-            for o in indicator.observations
-        ],
+        state=indicator.state,
+        version=indicator.version,
+        observations=[observation_read(o, indicator) for o in indicator.observations],
         commitments=[
             ref
             for c in catalogue.visible_commitments(
@@ -628,4 +642,66 @@ def get_indicator(
             )
             if (ref := _commitment_ref(c))
         ],
+    )
+
+
+@router.get("/indicators", response_model=list[schemas.IndicatorBrief])
+def list_indicators(session: SessionDep, caller: CallerDep) -> list[schemas.IndicatorBrief]:
+    """Indicators by name (at most 500), with how many observations each has."""
+    return [
+        schemas.IndicatorBrief(
+            id=row.indicator.id,
+            url=f"/indicators/{row.indicator.id}",
+            api_url=f"/api/v1/indicators/{row.indicator.id}",
+            name=row.indicator.name,
+            unit=row.indicator.unit,
+            state=row.indicator.state,
+            version=row.indicator.version,
+            observation_count=row.observation_count,
+        )
+        for row in catalogue.list_indicators(session, include_drafts=_drafts(caller))
+    ]
+
+
+@router.get("/exchange-rates", response_model=schemas.ExchangeRatePage)
+def list_exchange_rates(
+    request: Request,
+    session: SessionDep,
+    currency: Annotated[
+        str | None,
+        Query(max_length=3, description="Only rates with this currency on either side (EUR)."),
+    ] = None,
+    source: Annotated[
+        str | None, Query(max_length=300, description="Only rates from this rate table.")
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
+) -> schemas.ExchangeRatePage:
+    """The exchange rates used to convert totals (the /rates page), newest first, 100 a page."""
+    code = None
+    if currency:
+        try:
+            code = money.normalise_currency(currency)
+        except money.MoneyError as exc:
+            raise HTTPException(400, f"currency: {exc}") from None
+    listing = rates.list_rates(session, currency=code, source=source or None, page=page)
+    following = None
+    if page < listing.pages:
+        query = {"currency": code, "source": source, "page": page + 1}
+        following = f"{request.url.path}?" + urlencode({k: v for k, v in query.items() if v})
+    return schemas.ExchangeRatePage(
+        rates=[
+            schemas.ExchangeRateRead(
+                rate_on=r.rate_on,
+                base_currency=r.base_currency,
+                quote_currency=r.quote_currency,
+                rate=r.rate.normalize(),
+                source_name=r.source_name,
+                source_url=r.source_url,
+            )
+            for r in listing.rates
+        ],
+        total=listing.total,
+        page=listing.page,
+        pages=listing.pages,
+        next=following,
     )

@@ -14,7 +14,8 @@ Full-text search: the user's text is reduced to words (letters and digits);
 every word must appear (as a word prefix) in the title and summary, or in one
 of the commitment's quotes. Operators and quotes in the input are therefore
 plain text, never query syntax. SQLite uses FTS5 tables, PostgreSQL
-`to_tsvector('simple', …)` with GIN indexes (see the browse migration).
+`to_tsvector('pledges_search', …)` (`simple` with accents folded) with GIN indexes
+(see migrations browse_0001 and search_0001).
 """
 
 from __future__ import annotations
@@ -405,13 +406,15 @@ def _search_ids_sqlite(words: Sequence[str]) -> ColumnElement[bool]:
 
 def _search_ids_postgres(words: Sequence[str]) -> ColumnElement[bool]:
     tsquery = " & ".join(f"{w}:*" for w in words)
-    query = func.to_tsquery(literal_column("'simple'::regconfig"), tsquery)
-    # The expressions must match the GIN indexes in the browse migration.
+    # `simple` with accents folded, like SQLite's remove_diacritics (migration search_0001).
+    config = literal_column("'pledges_search'::regconfig")
+    query = func.to_tsquery(config, tsquery)
+    # The expressions must match the GIN indexes in migration search_0001.
     document = func.to_tsvector(
-        literal_column("'simple'::regconfig"),
+        config,
         func.coalesce(Commitment.title, "") + " " + func.coalesce(Commitment.summary, ""),
     )
-    quote_document = func.to_tsvector(literal_column("'simple'::regconfig"), Citation.quote)
+    quote_document = func.to_tsvector(config, Citation.quote)
     return or_(
         document.bool_op("@@")(query),
         Commitment.id.in_(

@@ -228,6 +228,29 @@ def get_indicator(
     ).one_or_none()
 
 
+@dataclass(frozen=True)
+class IndicatorRow:
+    indicator: Indicator
+    observation_count: int
+
+
+def list_indicators(session: Session, *, include_drafts: bool = False) -> list[IndicatorRow]:
+    """Indicators by name (at most 500), with how many observations each has."""
+    counts = (
+        select(Observation.indicator_id, func.count().label("n"))
+        .group_by(Observation.indicator_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Indicator, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.indicator_id == Indicator.id)
+        .where(*_published(Indicator, include_drafts))
+        .order_by(Indicator.name, Indicator.id)
+        .limit(LIST_LIMIT)
+    )
+    return [IndicatorRow(indicator, count) for indicator, count in rows]
+
+
 def visible_commitments(
     commitments: list[Commitment], *, include_drafts: bool = False
 ) -> list[Commitment]:

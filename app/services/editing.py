@@ -31,6 +31,7 @@ from app.models import (
     Indicator,
     IndicatorCommitment,
     MoneyFlow,
+    Observation,
     Source,
     Tag,
 )
@@ -274,7 +275,20 @@ def restore(session: Session, entity: Any, *, account_id: int, form_version: int
 
 
 def delete_child(session: Session, entity: Base, *, account_id: int, public: bool) -> None:
-    """Remove a money flow, citation or observation for good (the record keeps its values)."""
+    """Remove a money flow, citation or observation for good (the record keeps its values).
+
+    The quotes supporting a flow or an observation go with it, each with its own
+    change record, so the history keeps their words too.
+    """
+    quoted_by: dict[type[Base], Any] = {
+        MoneyFlow: Citation.money_flow_id,
+        Observation: Citation.observation_id,
+    }
+    column = quoted_by.get(type(entity))
+    if column is not None:
+        entity_id = getattr(entity, "id")  # noqa: B009 - Base itself declares no id
+        for quote in session.scalars(select(Citation).where(column == entity_id)):
+            delete_child(session, quote, account_id=account_id, public=public)
     before = changes.snapshot(entity)
     summary = f"Removed {_noun(entity)} “{_label(entity)}”"
     changes.record(

@@ -7,8 +7,6 @@ needs `EditorDep`; deleting and restoring need `AdminDep`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
@@ -21,20 +19,18 @@ from app.models import (
     Base,
     Citation,
     Commitment,
-    CommitmentActor,
     ExchangeRate,
     Indicator,
-    IndicatorCommitment,
     MoneyFlow,
     Observation,
     Review,
     Source,
 )
 from app.services import changes, editing, reviews
-from app.vocab import PublicationState
-from app.web import forms
+from app.web import forms, records
 from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
 from app.web.deps import SessionDep, TemplatesDep, TodayDep
+from app.web.records import Noun
 
 router = APIRouter()
 
@@ -72,126 +68,11 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-# ------------------------------------------------------------------ nouns
-
-
-@dataclass(frozen=True)
-class Noun:
-    key: str  # URL segment and table name
-    model: type[Any]
-    label: str
-    fields: list[forms.Field]
-    values: Callable[[forms.FormState], dict[str, Any]]
-    typed: Callable[[Any], forms.Raw]
-    loads: tuple[Any, ...] = ()
-
-
-NOUNS: dict[str, Noun] = {
-    "actors": Noun(
-        "actors",
-        Actor,
-        "actor",
-        forms.ACTOR_FIELDS,
-        forms.actor_values,
-        forms.actor_typed,
-    ),
-    "sources": Noun(
-        "sources",
-        Source,
-        "source",
-        forms.SOURCE_FIELDS,
-        forms.source_values,
-        forms.source_typed,
-    ),
-    "commitments": Noun(
-        "commitments",
-        Commitment,
-        "commitment",
-        forms.COMMITMENT_FIELDS,
-        forms.commitment_values,
-        forms.commitment_typed,
-        (
-            selectinload(Commitment.actor_links).selectinload(CommitmentActor.actor),
-            selectinload(Commitment.tags),
-        ),
-    ),
-    "indicators": Noun(
-        "indicators",
-        Indicator,
-        "indicator",
-        forms.INDICATOR_FIELDS,
-        lambda state: {k: state.values.get(k) for k in ("name", "unit", "description")},
-        lambda indicator: forms.indicator_typed(indicator, []),
-    ),
-}
-
-
 def _load(session: Session, noun: Noun, record_id: int, account: Any) -> Any:
-    entity = session.scalars(
-        select(noun.model).where(noun.model.id == record_id).options(*noun.loads)
-    ).one_or_none()
-    if entity is None or (entity.deleted_at is not None and not is_admin(account)):
+    entity = records.load(session, noun, record_id, include_deleted=is_admin(account))
+    if entity is None:
         raise HTTPException(404, f"There is no {noun.label} {record_id}.")
     return entity
-
-
-def _indicator_commitment_ids(session: Session, indicator_id: int) -> list[int]:
-    return sorted(
-        session.scalars(
-            select(IndicatorCommitment.commitment_id).where(
-                IndicatorCommitment.indicator_id == indicator_id
-            )
-        )
-    )
-
-
-def _relations(
-    session: Session, noun: Noun, state: forms.FormState
-) -> Callable[[Any], dict[str, Any]] | None:
-    """What a form sets beyond columns: a commitment's actors and tags, an indicator's links."""
-    if noun.key == "commitments":
-        makers = state.values.get("makers") or []
-        recipients = state.values.get("recipients") or []
-        tags = forms.tag_names(state)
-
-        def apply(entity: Any) -> dict[str, Any]:
-            return {
-                **editing.set_commitment_actors(session, entity, makers, recipients),
-                **editing.set_tags(session, entity, tags),
-            }
-
-        return apply
-    if noun.key == "indicators":
-        ids = forms.id_list(state, "commitment_ids")
-
-        def link(entity: Any) -> dict[str, Any]:
-            return editing.set_indicator_commitments(session, entity, ids)
-
-        return link
-    return None
-
-
-def _check_references(
-    session: Session, noun: Noun, state: forms.FormState, own_id: int | None
-) -> None:
-    """Record numbers and chosen actors must exist (and not point at themselves)."""
-    for name in ("parent_id", "tops_up_id", "supersedes_id", "publisher_actor_id"):
-        value = state.values.get(name)
-        if value is None or name not in {f.name for f in noun.fields}:
-            continue
-        model = Actor if noun.key in ("actors", "sources") else Commitment
-        if value == own_id and model is noun.model:
-            state.errors[name] = "a record cannot point at itself"
-        elif session.get(model, value) is None:
-            state.errors[name] = f"there is no {model.__name__.lower()} {value}"
-    for name in ("makers", "recipients"):
-        for actor_id in state.values.get(name) or []:
-            if session.get(Actor, actor_id) is None:
-                state.errors[name] = f"there is no actor {actor_id}"
-    if noun.key == "indicators":
-        for commitment_id in forms.id_list(state, "commitment_ids"):
-            if session.get(Commitment, commitment_id) is None:
-                state.errors["commitment_ids"] = f"there is no commitment {commitment_id}"
 
 
 def _form_page(
@@ -274,30 +155,19 @@ def _register(noun: Noun) -> None:
         account: EditorDep,
         raw: FormDep,
     ) -> Response:
-        state = forms.parse_form(noun.fields, raw)
-        values = noun.values(state)
-        _check_references(session, noun, state, None)
-        apply = _relations(session, noun, state)
-        if not state.ok:
+        checked = records.check(session, noun, raw, None)
+        if not checked.ok:
             return _form_page(
                 request,
                 templates,
                 session,
                 heading=f"New {noun.label}",
                 action=f"/edit/{key}/new",
-                state=state,
+                state=checked.state,
                 back={"url": "/edit", "label": "Editing"},
                 status_code=422,
             )
-        entity = noun.model(**values, state=PublicationState.draft)
-        if key == "commitments":
-            entity.actor_links = []
-            entity.tags = []
-        session.add(entity)
-        session.flush()
-        extra = apply(entity) if apply else {}
-        # The create record also says who made it, for whom, and its tags.
-        editing.create(session, entity, account_id=account.id, extra_after=extra)
+        entity = records.create(session, noun, checked, account_id=account.id)
         return _see_other(f"/{key}/{entity.id}/edit")
 
     @router.get(
@@ -311,9 +181,7 @@ def _register(noun: Noun) -> None:
         account: EditorDep,
     ) -> Response:
         entity = _load(session, noun, record_id, account)
-        typed = noun.typed(entity)
-        if key == "indicators":
-            typed = forms.indicator_typed(entity, _indicator_commitment_ids(session, entity.id))
+        typed = records.current_text(session, noun, entity)
         return _record_page(
             request, templates, session, noun, entity, account, forms.from_typed(noun.fields, typed)
         )
@@ -330,31 +198,19 @@ def _register(noun: Noun) -> None:
         raw: FormDep,
     ) -> Response:
         entity = _load(session, noun, record_id, account)
-        state = forms.parse_form(noun.fields, raw)
-        values = noun.values(state)
-        _check_references(session, noun, state, entity.id)
-        apply = _relations(session, noun, state)
-        if not state.ok:
+        checked = records.check(session, noun, raw, entity.id)
+        if not checked.ok:
             return _record_page(
-                request, templates, session, noun, entity, account, state, status_code=422
+                request, templates, session, noun, entity, account, checked.state, status_code=422
             )
-        extra_before: dict[str, Any] = {}
-        if key == "commitments":
-            extra_before = editing.actor_ids(entity)
-        if key == "indicators":
-            extra_before = {"commitments": _indicator_commitment_ids(session, entity.id)}
         try:
-            editing.update(
-                session,
-                entity,
-                values,
-                form_version=_version(raw),
-                account_id=account.id,
-                extra_before=extra_before,
-                apply=apply,
+            records.save(
+                session, noun, entity, checked, account_id=account.id, version=_version(raw)
             )
         except editing.Conflict:
-            return _conflict(request, templates, session, noun, record_id, account, state, raw)
+            return _conflict(
+                request, templates, session, noun, record_id, account, checked.state, raw
+            )
         return _see_other(f"/{key}/{entity.id}/edit")
 
     def _state_route(action: str, admin_only: bool) -> None:
@@ -508,9 +364,7 @@ def _conflict(
         .options(*noun.loads)
         .execution_options(populate_existing=True)
     ).one()
-    typed = noun.typed(current)
-    if noun.key == "indicators":
-        typed = forms.indicator_typed(current, _indicator_commitment_ids(session, record_id))
+    typed = records.current_text(session, noun, current)
     lookups = _lookups(session)
     rows = []
     for f in noun.fields:
@@ -544,7 +398,7 @@ def _display(f: forms.Field, values: list[str], lookups: dict[str, list[tuple[in
     return ", ".join(v for v in values if v)
 
 
-for _noun in NOUNS.values():
+for _noun in records.NOUNS.values():
     _register(_noun)
 
 
@@ -780,27 +634,6 @@ def flow_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> 
 # --------------------------------------------------------------- citations
 
 
-def _supports_choices(session: Session, commitment: Commitment) -> list[tuple[str, str]]:
-    flows = session.scalars(
-        select(MoneyFlow).where(MoneyFlow.commitment_id == commitment.id).order_by(MoneyFlow.id)
-    )
-    return [("commitment", "the commitment itself")] + [
-        (f"flow:{f.id}", f"money flow {f.id}: {f.stage} {f.currency} {f.amount}") for f in flows
-    ]
-
-
-def _citation_fields(session: Session, commitment: Commitment) -> list[forms.Field]:
-    supports = forms.Field(
-        "supports",
-        "This quote supports",
-        "select",
-        required=True,
-        choices=_supports_choices(session, commitment),
-        blank=False,
-    )
-    return [supports, *forms.CITATION_FIELDS]
-
-
 @router.get(
     "/commitments/{record_id}/citations/new", response_class=HTMLResponse, summary="Quote a source"
 )
@@ -813,7 +646,7 @@ def citation_new_form(
     supports: str = "commitment",
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
-    state = forms.empty(_citation_fields(session, commitment), {"supports": supports[:40]})
+    state = forms.empty(records.citation_fields(session, commitment), {"supports": supports[:40]})
     return _form_page(
         request,
         templates,
@@ -838,11 +671,7 @@ def citation_create(
 ) -> Response:
     """Attach a verbatim quote to the commitment or a flow; a new source can be made inline."""
     commitment = _editable_commitment(session, record_id)
-    state = forms.parse_form(_citation_fields(session, commitment), raw)
-    forms.check_citation_source(state)
-    source_id = state.values.get("source_id")
-    if source_id is not None and session.get(Source, source_id) is None:
-        state.errors["source_id"] = f"there is no source {source_id}"
+    state = records.check_citation(session, commitment, raw)
     if not state.ok:
         return _form_page(
             request,
@@ -854,45 +683,13 @@ def citation_create(
             back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
             status_code=422,
         )
-    v = state.values
-    if source_id is None:
-        source = Source(
-            title=v["new_source_title"],
-            publisher=v.get("new_source_publisher"),
-            kind=v["new_source_kind"],
-            published_on=v.get("new_source_published_on"),
-            url=v.get("new_source_url"),
-            state=PublicationState.draft,
-        )
-        editing.create(session, source, account_id=account.id)
-        source_id = source.id
-    supports = v["supports"]
-    citation = Citation(source_id=source_id, quote=v["quote"], locator=v.get("locator"))
-    if supports == "commitment":
-        citation.commitment_id = commitment.id
-    else:
-        citation.money_flow_id = int(supports.split(":", 1)[1])
-    editing.create(
-        session,
-        citation,
-        account_id=account.id,
-        public=changes.is_public(commitment),
-        summary=f"Quoted a source for “{commitment.title}”",
-    )
+    records.add_citation(session, commitment, state, account_id=account.id)
     return _see_other(f"/commitments/{record_id}/edit")
-
-
-def _citation_commitment(session: Session, citation: Citation) -> Commitment | None:
-    commitment_id = citation.commitment_id
-    if commitment_id is None and citation.money_flow_id is not None:
-        flow = session.get(MoneyFlow, citation.money_flow_id)
-        commitment_id = flow.commitment_id if flow else None
-    return session.get(Commitment, commitment_id) if commitment_id is not None else None
 
 
 def _citation_for_edit(session: Session, citation_id: int) -> tuple[Citation, Commitment]:
     citation = session.get(Citation, citation_id)
-    commitment = _citation_commitment(session, citation) if citation else None
+    commitment = records.commitment_of(session, citation) if citation else None
     # Review evidence is part of its review and observation quotes of their
     # indicator's page; only a commitment's or money flow's quotes are edited here.
     if citation is None or commitment is None or commitment.deleted_at is not None:
@@ -987,17 +784,8 @@ def citation_delete(record_id: RecordId, session: SessionDep, account: AdminDep)
     citation = session.get(Citation, record_id)
     if citation is None:
         raise HTTPException(404, f"There is no citation {record_id}.")
-    back = "/edit"
-    public = False
-    commitment_id = citation.commitment_id
-    if commitment_id is None and citation.money_flow_id is not None:
-        flow = session.get(MoneyFlow, citation.money_flow_id)
-        commitment_id = flow.commitment_id if flow else None
-    if commitment_id is not None:
-        commitment = session.get(Commitment, commitment_id)
-        public = commitment is not None and changes.is_public(commitment)
-        back = f"/commitments/{commitment_id}/edit"
-    editing.delete_child(session, citation, account_id=account.id, public=public)
+    commitment = records.remove_citation(session, citation, account_id=account.id)
+    back = f"/commitments/{commitment.id}/edit" if commitment is not None else "/edit"
     return _see_other(back)
 
 
@@ -1109,11 +897,7 @@ def _handle_observation(
     indicator: Indicator,
     observation: Observation | None,
 ) -> Response:
-    state = forms.parse_form(forms.OBSERVATION_FIELDS, raw)
-    values = forms.observation_values(state)
-    source_id = state.values.get("source_id")
-    if source_id is not None and session.get(Source, source_id) is None:
-        state.errors["source_id"] = f"there is no source {source_id}"
+    state, values = records.check_observation(session, raw)
     action = (
         f"/observations/{observation.id}/edit"
         if observation
@@ -1132,56 +916,34 @@ def _handle_observation(
             version=_version(raw),
             status_code=422,
         )
-    public = changes.is_public(indicator)
-    if observation is None:
-        observation = Observation(indicator_id=indicator.id, **values)
-        editing.create(
+    try:
+        records.write_observation(
             session,
+            indicator,
             observation,
+            state,
+            values,
             account_id=account.id,
-            public=public,
-            summary=f"Added an observation of “{indicator.name}”",
+            version=_version(raw),
         )
-    else:
-        try:
-            editing.update(
-                session,
-                observation,
-                values,
-                form_version=_version(raw),
-                account_id=account.id,
-                public=public,
-            )
-        except editing.Conflict:
-            session.rollback()
-            state.errors["value"] = (
-                "Someone else saved this observation since you opened it; "
-                "your values are kept: save again to replace theirs."
-            )
-            current = session.get(Observation, observation.id, populate_existing=True)
-            return _form_page(
-                request,
-                templates,
-                session,
-                heading="Observation",
-                action=action,
-                state=state,
-                back=back,
-                version=current.version if current else None,
-                status_code=409,
-            )
-    if state.values.get("quote") and source_id is not None:
-        editing.create(
+    except editing.Conflict:
+        assert observation is not None
+        session.rollback()
+        state.errors["value"] = (
+            "Someone else saved this observation since you opened it; "
+            "your values are kept: save again to replace theirs."
+        )
+        current = session.get(Observation, observation.id, populate_existing=True)
+        return _form_page(
+            request,
+            templates,
             session,
-            Citation(
-                source_id=source_id,
-                quote=state.values["quote"],
-                locator=state.values.get("locator"),
-                observation_id=observation.id,
-            ),
-            account_id=account.id,
-            public=public,
-            summary=f"Quoted a source for an observation of “{indicator.name}”",
+            heading="Observation",
+            action=action,
+            state=state,
+            back=back,
+            version=current.version if current else None,
+            status_code=409,
         )
     return _see_other(f"/indicators/{indicator.id}/edit")
 

@@ -58,6 +58,7 @@ def install(app: FastAPI) -> None:
             412: "Precondition failed",
             413: "Body too large",
             422: "Unprocessable content",
+            428: "Precondition required",
             429: "Too many requests",
         }
         # Keep the exception's headers: Allow on 405, WWW-Authenticate on 401.

@@ -1,0 +1,369 @@
+"""Writing a record from its form text: shared by the edit pages and the JSON API.
+
+A record (actor, source, commitment, indicator) is described once, as a
+`Noun`: its form fields, how checked fields become column values, and how a
+record becomes form text again. The edit pages post form text; the API turns
+its JSON body into the same text (`app.api.records`), so both go through one
+check (`check`) and one write (`create` / `save`) and leave the same change
+records behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import (
+    Actor,
+    Citation,
+    Commitment,
+    CommitmentActor,
+    Indicator,
+    IndicatorCommitment,
+    MoneyFlow,
+    Observation,
+    Source,
+)
+from app.services import changes, editing
+from app.vocab import PublicationState
+from app.web import forms
+
+
+@dataclass(frozen=True)
+class Noun:
+    key: str  # URL segment and table name
+    model: type[Any]
+    label: str
+    fields: list[forms.Field]
+    values: Callable[[forms.FormState], dict[str, Any]]
+    typed: Callable[[Any], forms.Raw]
+    loads: tuple[Any, ...] = ()
+
+
+NOUNS: dict[str, Noun] = {
+    "actors": Noun(
+        "actors",
+        Actor,
+        "actor",
+        forms.ACTOR_FIELDS,
+        forms.actor_values,
+        forms.actor_typed,
+    ),
+    "sources": Noun(
+        "sources",
+        Source,
+        "source",
+        forms.SOURCE_FIELDS,
+        forms.source_values,
+        forms.source_typed,
+    ),
+    "commitments": Noun(
+        "commitments",
+        Commitment,
+        "commitment",
+        forms.COMMITMENT_FIELDS,
+        forms.commitment_values,
+        forms.commitment_typed,
+        (
+            selectinload(Commitment.actor_links).selectinload(CommitmentActor.actor),
+            selectinload(Commitment.tags),
+        ),
+    ),
+    "indicators": Noun(
+        "indicators",
+        Indicator,
+        "indicator",
+        forms.INDICATOR_FIELDS,
+        lambda state: {k: state.values.get(k) for k in ("name", "unit", "description")},
+        lambda indicator: forms.indicator_typed(indicator, []),
+    ),
+}
+
+
+def load(session: Session, noun: Noun, record_id: int, *, include_deleted: bool) -> Any | None:
+    """The record with what its form shows, or None (deleted ones only when asked)."""
+    entity = session.scalars(
+        select(noun.model).where(noun.model.id == record_id).options(*noun.loads)
+    ).one_or_none()
+    if entity is None or (entity.deleted_at is not None and not include_deleted):
+        return None
+    return entity
+
+
+def indicator_commitment_ids(session: Session, indicator_id: int) -> list[int]:
+    return sorted(
+        session.scalars(
+            select(IndicatorCommitment.commitment_id).where(
+                IndicatorCommitment.indicator_id == indicator_id
+            )
+        )
+    )
+
+
+def current_text(session: Session, noun: Noun, entity: Any) -> forms.Raw:
+    """The record as its form would show it (an indicator with its linked commitments)."""
+    if noun.key == "indicators":
+        return forms.indicator_typed(entity, indicator_commitment_ids(session, entity.id))
+    return noun.typed(entity)
+
+
+@dataclass
+class Checked:
+    """A form's text after checking: the messages, the column values, and the links to set."""
+
+    state: forms.FormState
+    values: dict[str, Any]
+    relations: Callable[[Any], dict[str, Any]] | None
+
+    @property
+    def ok(self) -> bool:
+        return self.state.ok
+
+
+def check(session: Session, noun: Noun, raw: forms.Raw, own_id: int | None) -> Checked:
+    """Parse the text, work out the columns, and check that the records it names exist."""
+    state = forms.parse_form(noun.fields, raw)
+    values = noun.values(state)
+    _check_references(session, noun, state, own_id)
+    return Checked(state, values, _relations(session, noun, state))
+
+
+def create(session: Session, noun: Noun, checked: Checked, *, account_id: int) -> Any:
+    """A new draft from a checked form, with its creation recorded."""
+    assert checked.ok, "create() needs a form without messages"
+    entity = noun.model(**checked.values, state=PublicationState.draft)
+    if noun.key == "commitments":
+        entity.actor_links = []
+        entity.tags = []
+    session.add(entity)
+    session.flush()
+    extra = checked.relations(entity) if checked.relations else {}
+    # The create record also says who made it, for whom, and its tags.
+    editing.create(session, entity, account_id=account_id, extra_after=extra)
+    return entity
+
+
+def save(
+    session: Session,
+    noun: Noun,
+    entity: Any,
+    checked: Checked,
+    *,
+    account_id: int,
+    version: int | None,
+) -> None:
+    """Write a checked form over the record; `editing.Conflict` if `version` is stale."""
+    assert checked.ok, "save() needs a form without messages"
+    extra_before: dict[str, Any] = {}
+    if noun.key == "commitments":
+        extra_before = editing.actor_ids(entity)
+    if noun.key == "indicators":
+        extra_before = {"commitments": indicator_commitment_ids(session, entity.id)}
+    editing.update(
+        session,
+        entity,
+        checked.values,
+        form_version=version,
+        account_id=account_id,
+        extra_before=extra_before,
+        apply=checked.relations,
+    )
+
+
+def _relations(
+    session: Session, noun: Noun, state: forms.FormState
+) -> Callable[[Any], dict[str, Any]] | None:
+    """What a form sets beyond columns: a commitment's actors and tags, an indicator's links."""
+    if noun.key == "commitments":
+        makers = state.values.get("makers") or []
+        recipients = state.values.get("recipients") or []
+        tags = forms.tag_names(state)
+
+        def apply(entity: Any) -> dict[str, Any]:
+            return {
+                **editing.set_commitment_actors(session, entity, makers, recipients),
+                **editing.set_tags(session, entity, tags),
+            }
+
+        return apply
+    if noun.key == "indicators":
+        ids = forms.id_list(state, "commitment_ids")
+
+        def link(entity: Any) -> dict[str, Any]:
+            return editing.set_indicator_commitments(session, entity, ids)
+
+        return link
+    return None
+
+
+def _check_references(
+    session: Session, noun: Noun, state: forms.FormState, own_id: int | None
+) -> None:
+    """Record numbers and chosen actors must exist (and not point at themselves)."""
+    for name in ("parent_id", "tops_up_id", "supersedes_id", "publisher_actor_id"):
+        value = state.values.get(name)
+        if value is None or name not in {f.name for f in noun.fields}:
+            continue
+        model = Actor if noun.key in ("actors", "sources") else Commitment
+        if value == own_id and model is noun.model:
+            state.errors[name] = "a record cannot point at itself"
+        elif session.get(model, value) is None:
+            state.errors[name] = f"there is no {model.__name__.lower()} {value}"
+    for name in ("makers", "recipients"):
+        for actor_id in state.values.get(name) or []:
+            if session.get(Actor, actor_id) is None:
+                state.errors[name] = f"there is no actor {actor_id}"
+    if noun.key == "indicators":
+        for commitment_id in forms.id_list(state, "commitment_ids"):
+            if session.get(Commitment, commitment_id) is None:
+                state.errors["commitment_ids"] = f"there is no commitment {commitment_id}"
+
+
+# ------------------------------------------------------------------ quotes
+
+
+def _supports_choices(session: Session, commitment: Commitment) -> list[tuple[str, str]]:
+    flows = session.scalars(
+        select(MoneyFlow).where(MoneyFlow.commitment_id == commitment.id).order_by(MoneyFlow.id)
+    )
+    return [("commitment", "the commitment itself")] + [
+        (f"flow:{f.id}", f"money flow {f.id}: {f.stage} {f.currency} {f.amount}") for f in flows
+    ]
+
+
+def citation_fields(session: Session, commitment: Commitment) -> list[forms.Field]:
+    """The quote form: what it supports (the commitment or one of its flows), then the quote."""
+    supports = forms.Field(
+        "supports",
+        "This quote supports",
+        "select",
+        required=True,
+        choices=_supports_choices(session, commitment),
+        blank=False,
+    )
+    return [supports, *forms.CITATION_FIELDS]
+
+
+def check_citation(session: Session, commitment: Commitment, raw: forms.Raw) -> forms.FormState:
+    """A quote of an existing source, or of a new one described inline; the source must exist."""
+    state = forms.parse_form(citation_fields(session, commitment), raw)
+    forms.check_citation_source(state)
+    source_id = state.values.get("source_id")
+    if source_id is not None and session.get(Source, source_id) is None:
+        state.errors["source_id"] = f"there is no source {source_id}"
+    return state
+
+
+def add_citation(
+    session: Session, commitment: Commitment, state: forms.FormState, *, account_id: int
+) -> Citation:
+    """Attach a checked quote to the commitment or one of its flows (a new source as a draft)."""
+    assert state.ok, "add_citation() needs a form without messages"
+    v = state.values
+    source_id = v.get("source_id")
+    if source_id is None:
+        source = Source(
+            title=v["new_source_title"],
+            publisher=v.get("new_source_publisher"),
+            kind=v["new_source_kind"],
+            published_on=v.get("new_source_published_on"),
+            url=v.get("new_source_url"),
+            state=PublicationState.draft,
+        )
+        editing.create(session, source, account_id=account_id)
+        source_id = source.id
+    citation = Citation(source_id=source_id, quote=v["quote"], locator=v.get("locator"))
+    if v["supports"] == "commitment":
+        citation.commitment_id = commitment.id
+    else:
+        citation.money_flow_id = int(v["supports"].split(":", 1)[1])
+    editing.create(
+        session,
+        citation,
+        account_id=account_id,
+        public=changes.is_public(commitment),
+        summary=f"Quoted a source for “{commitment.title}”",
+    )
+    return citation
+
+
+def commitment_of(session: Session, citation: Citation) -> Commitment | None:
+    """The commitment a quote bears on, directly or through one of its money flows."""
+    commitment_id = citation.commitment_id
+    if commitment_id is None and citation.money_flow_id is not None:
+        flow = session.get(MoneyFlow, citation.money_flow_id)
+        commitment_id = flow.commitment_id if flow else None
+    return session.get(Commitment, commitment_id) if commitment_id is not None else None
+
+
+def remove_citation(session: Session, citation: Citation, *, account_id: int) -> Commitment | None:
+    """Remove a quote for good; its change record keeps the text. Returns its commitment."""
+    commitment = commitment_of(session, citation)
+    public = commitment is not None and changes.is_public(commitment)
+    editing.delete_child(session, citation, account_id=account_id, public=public)
+    return commitment
+
+
+# ------------------------------------------------------------ observations
+
+
+def check_observation(session: Session, raw: forms.Raw) -> tuple[forms.FormState, dict[str, Any]]:
+    """An observation's form text checked; its quote's source must exist."""
+    state = forms.parse_form(forms.OBSERVATION_FIELDS, raw)
+    values = forms.observation_values(state)
+    source_id = state.values.get("source_id")
+    if source_id is not None and session.get(Source, source_id) is None:
+        state.errors["source_id"] = f"there is no source {source_id}"
+    return state, values
+
+
+def write_observation(
+    session: Session,
+    indicator: Indicator,
+    observation: Observation | None,
+    state: forms.FormState,
+    values: dict[str, Any],
+    *,
+    account_id: int,
+    version: int | None,
+) -> Observation:
+    """Add an observation (or save one; `editing.Conflict` if stale), with its quote if given."""
+    assert state.ok, "write_observation() needs a form without messages"
+    public = changes.is_public(indicator)
+    if observation is None:
+        observation = Observation(indicator_id=indicator.id, **values)
+        editing.create(
+            session,
+            observation,
+            account_id=account_id,
+            public=public,
+            summary=f"Added an observation of “{indicator.name}”",
+        )
+    else:
+        editing.update(
+            session,
+            observation,
+            values,
+            form_version=version,
+            account_id=account_id,
+            public=public,
+        )
+    source_id = state.values.get("source_id")
+    if state.values.get("quote") and source_id is not None:
+        editing.create(
+            session,
+            Citation(
+                source_id=source_id,
+                quote=state.values["quote"],
+                locator=state.values.get("locator"),
+                observation_id=observation.id,
+            ),
+            account_id=account_id,
+            public=public,
+            summary=f"Quoted a source for an observation of “{indicator.name}”",
+        )
+    return observation

@@ -1,0 +1,419 @@
+"""API writes of actors, sources, commitments and indicators: the forms' rules, via JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.clock import FixedClock
+from app.models import Account, Actor, ChangeRecord, Commitment
+from app.services import tokens
+from tests.editing_helpers import make_account, post, sign_in
+
+
+def _bearer(session: Session, account: Account, clock: FixedClock, scope: str = "write") -> dict:
+    issued = tokens.create_token(session, account, name="script", scope=scope, now=clock.now())
+    session.commit()
+    return {"Authorization": f"Bearer {issued.token}"}
+
+
+@pytest.fixture
+def editor(session: Session) -> Account:
+    return make_account(session, "editor@example.org")
+
+
+@pytest.fixture
+def auth(session: Session, editor: Account, clock: FixedClock) -> dict:
+    return _bearer(session, editor, clock)
+
+
+@pytest.fixture
+def admin_auth(session: Session, clock: FixedClock) -> dict:
+    return _bearer(session, make_account(session, "admin@example.org", role="admin"), clock)
+
+
+def _home_office(session: Session) -> int:
+    return session.scalars(select(Actor.id).where(Actor.name == "UK Home Office")).one()
+
+
+def _new_commitment(session: Session, **extra: Any) -> dict:
+    return {
+        "title": "More patrols on the northern beaches",
+        "kind": "action",
+        "makers": [_home_office(session)],
+        "announced": "2021-03",
+        "deadline": "2021",
+        "tags": ["patrols", "beaches"],
+        **extra,
+    }
+
+
+def _changes(session: Session, entity_type: str, entity_id: int) -> list[ChangeRecord]:
+    session.expire_all()
+    return list(
+        session.scalars(
+            select(ChangeRecord)
+            .where(ChangeRecord.entity_type == entity_type, ChangeRecord.entity_id == entity_id)
+            .order_by(ChangeRecord.id)
+        )
+    )
+
+
+def test_create_makes_a_draft_with_its_etag_location_and_history(
+    client: TestClient, demo: Session, auth: dict, editor: Account
+) -> None:
+    response = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["state"] == "draft"
+    assert body["title"] == "More patrols on the northern beaches"
+    assert body["announced_on"] == "2021-03-01"
+    assert body["announced_precision"] == "month"
+    assert body["deadline"]["end"] == "2021-12-31"
+    assert [m["name"] for m in body["makers"]] == ["UK Home Office"]
+    assert sorted(body["tags"]) == ["beaches", "patrols"]
+    assert response.headers["location"] == f"/api/v1/commitments/{body['id']}"
+    assert response.headers["etag"] == f'"{body["version"]}"'
+    [created] = _changes(demo, "commitments", body["id"])
+    assert created.action == "create"
+    assert created.account_id == editor.id
+    assert created.is_public is False  # a draft's history is not shown to readers
+    # Readers do not see the draft.
+    assert client.get(f"/api/v1/commitments/{body['id']}").status_code == 404
+
+
+def test_an_api_write_is_recorded_exactly_like_the_same_form_write(
+    client: TestClient, demo: Session, auth: dict, editor: Account
+) -> None:
+    """Same fields through the form and through the API: the same change record."""
+    maker = _home_office(demo)
+    by_api = client.post(
+        "/api/v1/commitments", json=_new_commitment(demo, tags=["patrols"]), headers=auth
+    ).json()["id"]
+    sign_in(client, editor)
+    form = post(
+        client,
+        "/edit/commitments/new",
+        {
+            "title": "More patrols on the northern beaches",
+            "kind": "action",
+            "makers": str(maker),
+            "announced": "2021-03",
+            "deadline": "2021",
+            "tags": "patrols",
+        },
+    )
+    assert form.status_code == 303
+    by_form = int(form.headers["location"].split("/")[2])
+    [api_change] = _changes(demo, "commitments", by_api)
+    [form_change] = _changes(demo, "commitments", by_form)
+
+    def comparable(change: ChangeRecord) -> tuple:
+        after = {k: v for k, v in (change.after or {}).items() if k not in ("id", "created_at")}
+        return change.action, change.summary, change.account_id, change.is_public, after
+
+    assert comparable(api_change) == comparable(form_change)
+
+
+def test_patch_changes_only_the_named_fields_and_needs_if_match(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    etag = created.headers["etag"]
+
+    missing = client.patch(url, json={"title": "Renamed"}, headers=auth)
+    assert missing.status_code == 428
+    assert "If-Match" in missing.json()["detail"]
+
+    changed = client.patch(url, json={"title": "Renamed"}, headers={**auth, "If-Match": etag})
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["title"] == "Renamed"
+    assert sorted(body["tags"]) == ["beaches", "patrols"]  # untouched
+    assert body["deadline"]["end"] == "2021-12-31"
+    assert changed.headers["etag"] != etag
+    update = _changes(demo, "commitments", body["id"])[-1]
+    assert update.action == "update"
+    assert update.before["title"] == "More patrols on the northern beaches"
+    assert update.after["title"] == "Renamed"
+
+    # The first ETag is stale now: refused, and nothing is written.
+    stale = client.patch(url, json={"title": "Lost update"}, headers={**auth, "If-Match": etag})
+    assert stale.status_code == 412
+    assert stale.headers["content-type"].startswith("application/problem+json")
+    assert client.get(url, headers=auth).json()["title"] == "Renamed"
+
+    cleared = client.patch(
+        url,
+        json={"deadline": None, "tags": []},
+        headers={**auth, "If-Match": changed.headers["etag"]},
+    )
+    assert cleared.status_code == 200
+    assert cleared.json()["deadline"] is None
+    assert cleared.json()["tags"] == []
+
+
+def test_the_forms_checks_apply_and_a_refusal_writes_nothing(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    before = demo.scalar(select(func.count()).select_from(ChangeRecord))
+    bad = client.post(
+        "/api/v1/commitments",
+        json=_new_commitment(demo, announced="2021-13", makers=[999_999]),
+        headers=auth,
+    )
+    assert bad.status_code == 422
+    detail = bad.json()["detail"]
+    assert "announced:" in detail
+    assert "makers: there is no actor 999999" in detail
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    cleared = client.patch(
+        url, json={"title": None}, headers={**auth, "If-Match": created.headers["etag"]}
+    )
+    assert cleared.status_code == 422
+    assert cleared.json()["detail"] == "title: Title is required"
+    itself = client.patch(
+        url,
+        json={"parent_id": created.json()["id"]},
+        headers={**auth, "If-Match": created.headers["etag"]},
+    )
+    assert itself.status_code == 422
+    assert "cannot point at itself" in itself.json()["detail"]
+    after = demo.scalar(select(func.count()).select_from(ChangeRecord))
+    assert after == before + 1  # only the one good create
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "x", "kind": "action", "announced": "2021", "makers": [1], "colour": "red"},
+        {"title": "x", "kind": "wish", "announced": "2021", "makers": [1]},
+        {"title": "x\x00y", "kind": "action", "announced": "2021", "makers": [1]},
+        {"title": "x" * 501, "kind": "action", "announced": "2021", "makers": [1]},
+        {"title": "x", "kind": "action", "announced": "2021", "makers": [2**40]},
+        {"title": "x", "kind": "action", "announced": "2021", "makers": [1], "tags": ["a,b"]},
+        {"kind": "action", "announced": "2021", "makers": [1]},
+    ],
+    ids=["unknown-field", "bad-kind", "nul", "too-long", "huge-id", "comma-tag", "no-title"],
+)
+def test_malformed_bodies_are_refused_with_a_reason(
+    client: TestClient, demo: Session, auth: dict, body: dict
+) -> None:
+    response = client.post("/api/v1/commitments", json=body, headers=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"]
+    assert (
+        demo.scalar(select(func.count()).select_from(Commitment).where(Commitment.title == "x"))
+        == 0
+    )
+
+
+def test_writes_need_a_write_token(
+    client: TestClient, demo: Session, editor: Account, clock: FixedClock
+) -> None:
+    body = _new_commitment(demo)
+    assert client.post("/api/v1/commitments", json=body).status_code == 401
+    read = _bearer(demo, editor, clock, scope="read")
+    assert client.post("/api/v1/commitments", json=body, headers=read).status_code == 403
+
+
+def test_actor_source_and_indicator_round_trip(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    actor = client.post(
+        "/api/v1/actors",
+        json={
+            "name": "Border Force",
+            "kind": "agency",
+            "country_code": "gb",
+            "fiscal_year_start_month": 4,
+            "parent_id": _home_office(demo),
+        },
+        headers=auth,
+    )
+    assert actor.status_code == 201, actor.text
+    assert actor.json()["actor"]["country_code"] == "GB"
+    assert actor.json()["actor"]["fiscal_year_start_month"] == 4
+    assert actor.json()["actor"]["state"] == "draft"
+    actor_id = actor.json()["actor"]["id"]
+
+    source = client.post(
+        "/api/v1/sources",
+        json={
+            "title": "Annual report",
+            "kind": "report",
+            "url": "https://example.org/r",
+            "publisher_actor_id": actor_id,
+            "published_on": "2022-07-01",
+        },
+        headers=auth,
+    )
+    assert source.status_code == 201, source.text
+    assert source.json()["source"]["publisher_actor_id"] == actor_id
+    bad_url = client.patch(
+        f"/api/v1/sources/{source.json()['source']['id']}",
+        json={"url": "ftp://example.org"},
+        headers={**auth, "If-Match": source.headers["etag"]},
+    )
+    assert bad_url.status_code == 422
+    assert "http://" in bad_url.json()["detail"]
+
+    pledge = demo.scalars(select(Commitment.id).where(Commitment.kind == "funding")).one()
+    indicator = client.post(
+        "/api/v1/indicators",
+        json={"name": "Crossings prevented", "unit": "people", "commitment_ids": [pledge]},
+        headers=auth,
+    )
+    assert indicator.status_code == 201, indicator.text
+    assert [c["id"] for c in indicator.json()["commitments"]] == [pledge]
+    assert indicator.json()["state"] == "draft"
+    # Publishing makes it readable anonymously.
+    url = f"/api/v1/indicators/{indicator.json()['id']}"
+    assert client.get(url).status_code == 404
+    published = client.post(url + "/publish", headers=auth)
+    assert published.status_code == 200
+    assert published.json()["state"] == "published"
+    assert client.get(url).status_code == 200
+
+
+def test_publishing_a_commitment_publishes_the_draft_actors_it_names(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    actor = client.post(
+        "/api/v1/actors", json={"name": "Coastguard", "kind": "agency"}, headers=auth
+    ).json()["actor"]
+    created = client.post(
+        "/api/v1/commitments", json=_new_commitment(demo, makers=[actor["id"]]), headers=auth
+    ).json()
+    stale = client.post(
+        f"/api/v1/commitments/{created['id']}/publish", headers={**auth, "If-Match": '"999"'}
+    )
+    assert stale.status_code == 412
+    published = client.post(f"/api/v1/commitments/{created['id']}/publish", headers=auth)
+    assert published.status_code == 200
+    assert published.json()["state"] == "published"
+    assert client.get(f"/api/v1/actors/{actor['id']}").status_code == 200
+    withdrawn = client.post(f"/api/v1/commitments/{created['id']}/unpublish", headers=auth)
+    assert withdrawn.json()["state"] == "draft"
+    assert client.get(f"/api/v1/commitments/{created['id']}").status_code == 404
+
+
+def test_only_administrators_delete_and_restore(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    etag = created.headers["etag"]
+    assert client.delete(url, headers={**auth, "If-Match": etag}).status_code == 403
+    assert client.delete(url, headers=admin_auth).status_code == 428
+    assert client.delete(url, headers={**admin_auth, "If-Match": '"0"'}).status_code == 412
+    gone = client.delete(url, headers={**admin_auth, "If-Match": etag})
+    assert gone.status_code == 204
+    assert gone.content == b""
+    assert client.get(url, headers=auth).status_code == 404
+    assert (
+        client.patch(url, json={"title": "y"}, headers={**auth, "If-Match": "*"}).status_code == 404
+    )
+    assert client.post(url + "/restore", headers=auth).status_code == 403
+    back = client.post(url + "/restore", headers=admin_auth)
+    assert back.status_code == 200
+    assert client.get(url, headers=auth).status_code == 200
+    actions = [c.action for c in _changes(demo, "commitments", created.json()["id"])]
+    assert actions == ["create", "delete", "restore"]
+
+
+def test_sources_and_actors_carry_an_etag_for_if_match(client: TestClient, demo: Session) -> None:
+    actor = client.get(f"/api/v1/actors/{_home_office(demo)}")
+    assert actor.headers["etag"] == f'"{actor.json()["actor"]["version"]}"'
+    assert actor.json()["actor"]["state"] == "published"
+
+
+def test_quotes_are_added_with_the_quote_forms_checks_and_removed_by_admins(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    pledge = demo.scalars(select(Commitment).where(Commitment.kind == "funding")).one()
+    [flow] = client.get(f"/api/v1/commitments/{pledge.id}").json()["money_flows"]
+    source_id = client.get("/api/v1/sources").json()[0]["id"]
+    url = f"/api/v1/commitments/{pledge.id}/citations"
+    quote = {"quote": "£28.1 million", "locator": "para 8", "source_id": source_id}
+    added = client.post(url, json={**quote, "money_flow_id": flow["id"]}, headers=auth)
+    assert added.status_code == 201, added.text
+    assert added.json()["source"]["id"] == source_id
+    detail = client.get(f"/api/v1/commitments/{pledge.id}").json()
+    [on_flow] = [c for c in detail["money_flows"][0]["citations"] if c["id"] == added.json()["id"]]
+    assert on_flow["quote"] == "£28.1 million"
+
+    wrong_flow = client.post(url, json={**quote, "money_flow_id": 999_999}, headers=auth)
+    assert wrong_flow.status_code == 422
+    assert "has no money flow 999999" in wrong_flow.json()["detail"]
+    no_source = client.post(url, json={**quote, "source_id": 999_999}, headers=auth)
+    assert no_source.status_code == 422
+    assert "there is no source 999999" in no_source.json()["detail"]
+
+    citation_url = f"/api/v1/citations/{added.json()['id']}"
+    assert client.delete(citation_url, headers=auth).status_code == 403
+    assert client.delete(citation_url, headers=admin_auth).status_code == 204
+    assert client.delete(citation_url, headers=admin_auth).status_code == 404
+    [removed] = [c for c in _changes(demo, "citations", added.json()["id"]) if c.action == "delete"]
+    assert removed.before["quote"] == "£28.1 million"
+
+
+def test_a_money_flow_entered_by_mistake_is_removed_by_an_admin(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    pledge = demo.scalars(select(Commitment.id).where(Commitment.kind == "funding")).one()
+    added = client.post(
+        f"/api/v1/commitments/{pledge}/money-flows",
+        json={"stage": "disbursement", "amount": "1.00", "currency": "GBP"},
+        headers=auth,
+    )
+    assert added.status_code == 201, added.text
+    flow_url = f"/api/v1/money-flows/{added.json()['id']}"
+    assert client.delete(flow_url, headers=auth).status_code == 403
+    assert client.delete(flow_url, headers=admin_auth).status_code == 204
+    flows = client.get(f"/api/v1/commitments/{pledge}").json()["money_flows"]
+    assert added.json()["id"] not in [f["id"] for f in flows]
+    assert client.delete(flow_url, headers=admin_auth).status_code == 404
+
+
+def test_observations_are_added_with_their_quote_and_checked_like_the_form(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    indicator = client.get("/api/v1/indicators").json()[0]
+    source_id = client.get("/api/v1/sources").json()[0]["id"]
+    url = f"/api/v1/indicators/{indicator['id']}/observations"
+    body = {
+        "value": "41.5",
+        "qualifier": "approximately",
+        "value_text": "around 41.5",
+        "period": "2021",
+        "source_id": source_id,
+        "quote": "around 41.5 per cent",
+    }
+    added = client.post(url, json=body, headers=auth)
+    assert added.status_code == 201, added.text
+    assert added.json()["value"] == "41.5"
+    assert added.json()["period"]["end"] == "2021-12-31"
+    assert added.json()["citations"][0]["quote"] == "around 41.5 per cent"
+    shown = client.get(f"/api/v1/indicators/{indicator['id']}").json()["observations"]
+    assert added.json()["id"] in [o["id"] for o in shown]
+
+    no_source = client.post(url, json={**body, "source_id": None}, headers=auth)
+    assert no_source.status_code == 422
+    assert "a quote needs its source" in no_source.json()["detail"]
+    too_precise = client.post(url, json={**body, "value": "1.1234567"}, headers=auth)
+    assert too_precise.status_code == 400  # the schema's pattern: at most six decimals
+    bad_period = client.post(url, json={**body, "period": "sometime"}, headers=auth)
+    assert bad_period.status_code == 422
+    assert bad_period.json()["detail"].startswith("period:")
+
+    observation_url = f"/api/v1/observations/{added.json()['id']}"
+    assert client.delete(observation_url, headers=auth).status_code == 403
+    assert client.delete(observation_url, headers=admin_auth).status_code == 204
+    assert client.delete(observation_url, headers=admin_auth).status_code == 404
