@@ -8,10 +8,12 @@ from sqlalchemy import Engine
 
 from app import db, openapi
 from app.api import records as api_records
+from app.api import reports as api_reports
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.web import (
+    account_tokens,
     accounts,
     apidocs,
     auth,
@@ -57,9 +59,11 @@ def create_app(
     app.include_router(exports.router)
     app.include_router(imports.router)
     app.include_router(accounts.router)
+    app.include_router(account_tokens.router)
     app.include_router(editing.router)
     app.include_router(api_v1.router)
     app.include_router(api_records.router)
+    app.include_router(api_reports.router)
     app.include_router(apidocs.router)
     errors.install(app)
     auth.install(app)

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
+EDITOR_EMAIL = "axe-editor@example.org"
+EDITOR_PASSWORD = "a long browser-test password"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
     "--headless",
@@ -62,6 +64,7 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from app.clock import FixedClock
     from app.config import Settings
     from app.main import create_app
+    from app.services import accounts
     from app.services.demo import load_demo
 
     path = tmp_path_factory.mktemp("browser") / "browser.db"
@@ -72,6 +75,10 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db.upgrade(engine)
     with db.unit_of_work(db.make_session_factory(engine)) as session:
         load_demo(session)
+        # An editor for the pages behind sign-in (the account page).
+        accounts.create_account(
+            session, EDITOR_EMAIL, EDITOR_PASSWORD, role="editor", actor_label="browser tests"
+        )
     app = create_app(settings, engine=engine, clock=FixedClock(dt.date(2021, 1, 15)))
     port = free_port(8160, 8199)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
