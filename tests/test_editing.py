@@ -304,6 +304,26 @@ def test_history_shows_who_changed_what(client: TestClient, demo: Session, edito
     for path in (f"/sources/{_source(demo).id}/history", f"/actors/{_uk(demo).id}/history"):
         assert client.get(path, headers=HTML).status_code == 200
 
+    # Readers see the edits of a published record, but never an editor's e-mail.
+    post(
+        client,
+        f"/commitments/{commitment_id}/publish",
+        {"version": str(_version_of(demo, commitment_id))},
+    )
+    anonymous = TestClient(client.app)
+    public = anonymous.get(f"/commitments/{commitment_id}/history", headers=HTML)
+    assert public.status_code == 200
+    assert "Published commitment" in text_of(public.text)
+    assert "ed@example.org" not in public.text
+    assert "by an editor" in text_of(public.text)
+
+
+def _version_of(session: Session, commitment_id: int) -> int:
+    session.expire_all()
+    commitment = session.get(Commitment, commitment_id)
+    assert commitment is not None
+    return commitment.version
+
 
 def test_citation_with_a_source_created_inline(
     client: TestClient, demo: Session, editor: Account

@@ -403,8 +403,13 @@ def history(
     entity_id: int,
     *,
     children: dict[str, list[int]] | None = None,
+    show_emails: bool = False,
 ) -> list[HistoryEntry]:
-    """Every change of a record (and of the given child records), newest first."""
+    """Every change of a record (and of the given child records), newest first.
+
+    Readers see an editor's display name, as on /changes; only signed-in
+    editors (`show_emails`) see the e-mail address behind it.
+    """
     conditions = [(ChangeRecord.entity_type == entity_type) & (ChangeRecord.entity_id == entity_id)]
     for child_type, ids in (children or {}).items():
         if ids:
@@ -412,15 +417,23 @@ def history(
                 (ChangeRecord.entity_type == child_type) & ChangeRecord.entity_id.in_(ids)
             )
     query = (
-        select(ChangeRecord, Account.email)
+        select(ChangeRecord, Account.email, Account.display_name)
         .outerjoin(Account, Account.id == ChangeRecord.account_id)
         .where(or_(*conditions))
         .order_by(ChangeRecord.occurred_at.desc(), ChangeRecord.id.desc())
     )
-    return [
-        HistoryEntry(change, email or change.actor_label or "unknown", _differences(change))
-        for change, email in session.execute(query)
-    ]
+    entries = []
+    for change, email, display_name in session.execute(query):
+        shown = email if show_emails else None
+        who = shown or change.actor_label or display_name
+        entries.append(
+            HistoryEntry(
+                change,
+                who or ("an editor" if change.account_id else "unknown"),
+                _differences(change),
+            )
+        )
+    return entries
 
 
 def child_ids_of_commitment(session: Session, commitment_id: int) -> dict[str, list[int]]:

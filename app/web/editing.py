@@ -281,7 +281,9 @@ def _register(noun: Noun) -> None:
         children = (
             editing.child_ids_of_commitment(session, record_id) if key == "commitments" else None
         )
-        entries = editing.history(session, key, record_id, children=children)
+        entries = editing.history(
+            session, key, record_id, children=children, show_emails=account is not None
+        )
         if account is None:
             entries = [e for e in entries if e.change.is_public]
         return templates.TemplateResponse(
@@ -1190,7 +1192,7 @@ def rate_history(
     templates: TemplatesDep,
     account: OptionalAccountDep,
 ) -> Response:
-    entries = editing.history(session, "exchange_rates", record_id)
+    entries = editing.history(session, "exchange_rates", record_id, show_emails=account is not None)
     rate = session.get(ExchangeRate, record_id)
     if rate is None and not entries:
         raise HTTPException(404, f"There is no exchange rate {record_id}.")
