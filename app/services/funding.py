@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -238,8 +239,16 @@ def _bucket(first: dt.date, last: dt.date, basis: Basis, fy_month: int) -> Bucke
     assert a.end is not None
     assert b.end is not None
     if a == b:
-        return Bucket(a.start, a.end, a.label)
-    return Bucket(a.start, b.end, f"{a.label}–{b.label}", spans=True)
+        bucket = Bucket(a.start, a.end, a.label)
+    else:
+        bucket = Bucket(a.start, b.end, f"{a.label}–{b.label}", spans=True)
+    # One object per distinct bucket: the report groups and sorts tens of
+    # thousands of flows by bucket, and identical objects compare by identity
+    # instead of through the dataclass's field-by-field __eq__.
+    return _BUCKETS.setdefault(bucket, bucket)
+
+
+_BUCKETS: dict[Bucket, Bucket] = {}
 
 
 @dataclass(slots=True)
@@ -656,8 +665,8 @@ def funding_report(
         assert f.value_date is not None
         return (f.bucket, f.currency, _STAGE_ORDER[f.stage], f.value_date, f.id)
 
-    listed = sorted(counted, key=order)[:list_limit]
-    listed_excluded = sorted(excluded, key=order)[:list_limit]
+    listed = heapq.nsmallest(list_limit, counted, key=order)
+    listed_excluded = heapq.nsmallest(list_limit, excluded, key=order)
     loaded = _load_flows(session, [f.id for f in listed + listed_excluded])
     successors = _load_commitments(
         session,
