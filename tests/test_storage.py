@@ -65,6 +65,20 @@ def test_totals_past_the_64_bit_range_stay_exact(session: Session) -> None:
     assert total.amount == Decimal(HUGE) * 8
 
 
+@pytest.mark.parametrize("amounts", [["6000000.00"] * 3, ["9999999.99", "0.01", "15000000.00"]])
+def test_totals_are_exact_when_the_parts_carry_over(session: Session, amounts: list[str]) -> None:
+    """Three €6m flows make €18m, not €28m: the split sums must not double-count.
+
+    (SQLAlchemy 2's `/` is true division; a float or decimal high part summed
+    and then truncated counted the remainders twice.)
+    """
+    commitment = _commitment(session)
+    session.add_all([_flow(commitment, amount, "EUR") for amount in amounts])
+    session.flush()
+    [total] = flow_totals(session)
+    assert total.amount == sum(Decimal(a) for a in amounts)
+
+
 def test_totals_never_mix_currencies_or_stages(session: Session) -> None:
     commitment = _commitment(session)
     session.add_all(

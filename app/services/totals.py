@@ -25,8 +25,13 @@ _SPLIT = 10**9
 def exact_sum_columns(
     column: ColumnElement[int] | InstrumentedAttribute[int],
 ) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """Two SUM expressions whose results combine (see `combine`) into an exact total."""
-    high = func.coalesce(func.sum(column / _SPLIT), 0)
+    """Two SUM expressions whose results combine (see `combine`) into an exact total.
+
+    `//` is integer division on both databases (amounts are never negative, so
+    it agrees with `%`). Plain `/` is true division in SQLAlchemy 2: its
+    fractions, summed and truncated, counted the remainders twice.
+    """
+    high = func.coalesce(func.sum(column // _SPLIT), 0)
     low = func.coalesce(func.sum(column % _SPLIT), 0)
     return high, low
 
