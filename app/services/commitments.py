@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from app.models import (
     Citation,
@@ -28,6 +29,19 @@ def visible(include_drafts: bool) -> list[ColumnElement[bool]]:
     if not include_drafts:
         conditions.append(Commitment.state == PublicationState.published)
     return conditions
+
+
+def _visible_link(
+    link: InstrumentedAttribute[Commitment | None], include_drafts: bool
+) -> _AbstractLoad:
+    """Load a link to another commitment only when the reader may see that commitment.
+
+    A published commitment may name a draft or deleted one as its parent, or
+    as what it tops up or supersedes; readers must not learn that record's
+    title. With the condition in the loader the attribute is simply None, so
+    the page, the API and anything else reading `c.parent` show nothing.
+    """
+    return joinedload(link.and_(*visible(include_drafts)))
 
 
 _LIST_LOADS = (
@@ -73,9 +87,9 @@ def get_commitment(
             selectinload(Commitment.reviews)
             .selectinload(Review.evidence)
             .joinedload(Citation.source),
-            joinedload(Commitment.parent),
-            joinedload(Commitment.tops_up),
-            joinedload(Commitment.supersedes),
+            _visible_link(Commitment.parent, include_drafts),
+            _visible_link(Commitment.tops_up, include_drafts),
+            _visible_link(Commitment.supersedes, include_drafts),
         )
     )
     return session.scalars(query).one_or_none()
