@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,9 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
-from app.models import Account, Commitment
+from app.models import (
+    Account,
+    Actor,
+    Citation,
+    Commitment,
+    Indicator,
+    MoneyFlow,
+    Observation,
+    Review,
+    Source,
+)
 from app.services import tokens
-from app.vocab import CommitmentKind, PublicationState
+from app.vocab import ActorKind, CommitmentKind, FlowStage, PublicationState
 from tests.editing_helpers import HTML, cheap_hashing, make_account, sign_in  # noqa: F401
 
 PUBLISHED_AT = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -142,3 +153,142 @@ def test_published_links_still_show(client: TestClient, session: Session) -> Non
     assert body["parent"]["title"] == "Joint operational plan"
     assert body["supersedes"]["title"] == "Joint operational plan"
     assert "Joint operational plan" in client.get(f"/commitments/{measure.id}", headers=HTML).text
+
+
+# ------------------------------------------------ 2. quotes on a source's page
+
+
+def _state(published: bool, deleted: bool = False) -> dict[str, object]:
+    return {
+        "state": PublicationState.published if published else PublicationState.draft,
+        "published_at": PUBLISHED_AT if published else None,
+        "deleted_at": DELETED_AT if deleted else None,
+    }
+
+
+def _indicator(session: Session, name: str, *, published: bool, deleted: bool = False) -> int:
+    indicator = Indicator(name=name, unit="%", **_state(published, deleted))
+    session.add(indicator)
+    session.flush()
+    observation = Observation(
+        indicator_id=indicator.id,
+        value=Decimal(41),
+        period_precision="year",
+        period_start_on=dt.date(2019, 1, 1),
+        period_end_on=dt.date(2019, 12, 31),
+    )
+    session.add(observation)
+    session.flush()
+    return observation.id
+
+
+@dataclass
+class Quoted:
+    source: Source
+    hidden_actor: Actor
+
+
+@pytest.fixture
+def quoted(session: Session) -> Quoted:
+    hidden_actor = Actor(name="Hidden ministry", kind=ActorKind.ministry, **_state(False))
+    session.add(hidden_actor)
+    session.flush()
+    source = Source(
+        title="Joint statement",
+        kind="joint_statement",
+        publisher_actor_id=hidden_actor.id,
+        **_state(True),
+    )
+    session.add(source)
+    session.flush()
+    public = _commitment(session, "Public measure")
+    draft = _commitment(session, "Draft money pledge", published=False)
+    deleted = _commitment(session, "Deleted reviewed measure", deleted=True)
+    flow = MoneyFlow(
+        commitment_id=draft.id, stage=FlowStage.pledge, amount_minor=100, currency="EUR"
+    )
+    review = Review(
+        commitment_id=deleted.id, reviewed_on=dt.date(2021, 1, 1), status_found="in_progress"
+    )
+    session.add_all([flow, review])
+    session.flush()
+    quotes = [
+        Citation(source_id=source.id, quote="public quote", commitment_id=public.id),
+        Citation(
+            source_id=source.id,
+            quote="draft indicator quote",
+            observation_id=_indicator(session, "Secret indicator", published=False),
+        ),
+        Citation(
+            source_id=source.id,
+            quote="deleted indicator quote",
+            observation_id=_indicator(session, "Deleted indicator", published=True, deleted=True),
+        ),
+        Citation(
+            source_id=source.id,
+            quote="public indicator quote",
+            observation_id=_indicator(session, "Success rate", published=True),
+        ),
+        Citation(source_id=source.id, quote="draft flow quote", money_flow_id=flow.id),
+        Citation(source_id=source.id, quote="deleted review quote", review_id=review.id),
+    ]
+    session.add_all(quotes)
+    session.commit()
+    return Quoted(source, hidden_actor)
+
+
+SOURCE_SECRETS = (
+    "Secret indicator",
+    "draft indicator quote",
+    "Deleted indicator",
+    "deleted indicator quote",
+    "Draft money pledge",
+    "draft flow quote",
+    "Deleted reviewed measure",
+    "deleted review quote",
+    "Hidden ministry",
+)
+
+
+@pytest.mark.parametrize("scope", [None, "read"])
+def test_api_source_lists_only_quotes_of_visible_records(
+    client: TestClient, session: Session, clock: FixedClock, quoted: Quoted, scope: str | None
+) -> None:
+    headers = _token(session, clock, scope) if scope else {}
+    response = client.get(f"/api/v1/sources/{quoted.source.id}", headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert sorted(q["quote"] for q in body["quotes"]) == ["public indicator quote", "public quote"]
+    assert body["source"]["citation_count"] == 2
+    for secret in SOURCE_SECRETS:
+        assert secret not in response.text
+    listed = client.get("/api/v1/sources", headers=headers).json()
+    assert [s["citation_count"] for s in listed if s["id"] == quoted.source.id] == [2]
+
+
+def test_api_write_tokens_see_quotes_of_drafts_not_deleted(
+    client: TestClient, session: Session, clock: FixedClock, quoted: Quoted
+) -> None:
+    body = client.get(
+        f"/api/v1/sources/{quoted.source.id}", headers=_token(session, clock, "write")
+    ).json()
+    assert sorted(q["quote"] for q in body["quotes"]) == [
+        "draft flow quote",
+        "draft indicator quote",
+        "public indicator quote",
+        "public quote",
+    ]
+
+
+def test_source_page_lists_only_quotes_of_visible_records(
+    client: TestClient, quoted: Quoted
+) -> None:
+    page = client.get(f"/sources/{quoted.source.id}", headers=HTML)
+    assert page.status_code == 200
+    assert "public quote" in page.text
+    assert "Success rate" in page.text
+    assert "(2 quotes)" in page.text
+    for secret in SOURCE_SECRETS:
+        assert secret not in page.text
+    listing = client.get("/sources", headers=HTML).text
+    assert "Joint statement" in listing
