@@ -292,3 +292,82 @@ def test_source_page_lists_only_quotes_of_visible_records(
         assert secret not in page.text
     listing = client.get("/sources", headers=HTML).text
     assert "Joint statement" in listing
+
+
+# ------------------------------------------------ 3. actors named in the funding report
+
+
+@dataclass
+class Named:
+    draft: Actor
+    deleted: Actor
+    public: Actor
+
+
+@pytest.fixture
+def named(session: Session) -> Named:
+    draft = Actor(name="Secret agency", short_name="SA", kind=ActorKind.agency, **_state(False))
+    deleted = Actor(name="Gone ministry", kind=ActorKind.ministry, **_state(True, deleted=True))
+    public = Actor(name="Home Office", kind=ActorKind.ministry, **_state(True))
+    # A draft whose short name is a published actor's name must not make it ambiguous.
+    twin = Actor(
+        name="Draft Home Office unit",
+        short_name="Home Office",
+        kind=ActorKind.ministry,
+        **_state(False),
+    )
+    session.add_all([draft, deleted, public, twin])
+    session.commit()
+    return Named(draft, deleted, public)
+
+
+def _refused(response: object, *secrets: str) -> None:
+    assert response.status_code == 400, response.text  # type: ignore[attr-defined]
+    for secret in secrets:
+        assert secret not in response.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("scope", [None, "read"])
+def test_api_funding_readers_cannot_name_draft_or_deleted_actors(
+    client: TestClient, session: Session, clock: FixedClock, named: Named, scope: str | None
+) -> None:
+    headers = _token(session, clock, scope) if scope else {}
+    for param in ("provider", "receiver"):
+        for value in (str(named.draft.id), str(named.deleted.id)):
+            response = client.get(f"/api/v1/funding?{param}={value}", headers=headers)
+            _refused(response, "Secret agency", "Gone ministry")
+            assert response.json()["detail"] == f"{param}: there is no actor {value}"
+        for value in ("Secret agency", "SA", "Gone ministry"):
+            response = client.get(f"/api/v1/funding?{param}={value}", headers=headers)
+            _refused(response)
+            assert response.json()["detail"] == f"{param}: no actor is named {value!r}"
+    # A draft actor's id is answered exactly like an id that does not exist.
+    unknown = client.get("/api/v1/funding?provider=999999", headers=headers).json()["detail"]
+    draft = client.get(f"/api/v1/funding?provider={named.draft.id}", headers=headers)
+    assert draft.json()["detail"] == unknown.replace("999999", str(named.draft.id))
+    ok = client.get("/api/v1/funding?provider=Home Office", headers=headers)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["query"]["provider"]["id"] == named.public.id
+
+
+def test_api_funding_write_tokens_may_name_draft_actors(
+    client: TestClient, session: Session, clock: FixedClock, named: Named
+) -> None:
+    headers = _token(session, clock, "write")
+    response = client.get(f"/api/v1/funding?provider={named.draft.id}", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["query"]["provider"]["name"] == "Secret agency"
+    _refused(client.get(f"/api/v1/funding?provider={named.deleted.id}", headers=headers))
+
+
+def test_funding_page_and_csv_readers_cannot_name_draft_actors(
+    client: TestClient, session: Session, named: Named
+) -> None:
+    for path in ("/funding", "/funding.csv"):
+        _refused(client.get(f"{path}?receiver={named.draft.id}", headers=HTML), "Secret agency")
+        _refused(client.get(f"{path}?receiver=SA", headers=HTML), "Secret agency")
+    assert client.get("/funding?receiver=Home Office", headers=HTML).status_code == 200
+    assert sign_in(client, make_account(session, "ed@example.org")).status_code == 303
+    page = client.get(f"/funding?receiver={named.draft.id}", headers=HTML)
+    assert page.status_code == 200
+    assert client.get(f"/funding.csv?receiver={named.draft.id}").status_code == 200

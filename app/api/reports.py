@@ -432,7 +432,10 @@ def funding_json(
     that cannot be read, or an actor that does not exist, is a 400 naming it.
     """
     # The page's own parsing: reads the same names from the query string.
-    query = web_funding._query(request, session)
+    # Write tokens may name draft actors; readers only published ones.
+    query = web_funding._query(
+        request, session, include_drafts=caller is not None and caller.can_write
+    )
     report = funding.funding_report(session, query)
     suffix = f"?{query.query_string}" if query.query_string else ""
     return rs.FundingReportRead(
