@@ -371,3 +371,39 @@ def test_funding_page_and_csv_readers_cannot_name_draft_actors(
     page = client.get(f"/funding?receiver={named.draft.id}", headers=HTML)
     assert page.status_code == 200
     assert client.get(f"/funding.csv?receiver={named.draft.id}").status_code == 200
+
+
+# ------------------------------------------------ 4. latest changes on the dashboard
+
+
+def test_latest_changes_drop_a_commitment_withdrawn_to_draft(
+    client: TestClient, session: Session, clock: FixedClock
+) -> None:
+    from app.services import editing
+
+    account = make_account(session, "ed@example.org")
+    kept = Commitment(kind="action", title="Kept measure", announced_on=dt.date(2021, 1, 1))
+    gone = Commitment(kind="action", title="Withdrawn measure", announced_on=dt.date(2021, 1, 1))
+    for commitment in (kept, gone):
+        editing.create(session, commitment, account_id=account.id)
+        editing.publish(
+            session,
+            commitment,
+            account_id=account.id,
+            now=clock.now(),
+            form_version=commitment.version,
+        )
+    session.commit()
+    summaries = [c["summary"] for c in client.get("/api/v1/totals").json()["recent_changes"]]
+    assert any("Withdrawn measure" in s for s in summaries)
+
+    editing.unpublish(session, gone, account_id=account.id, form_version=gone.version)
+    session.commit()
+    summaries = [c["summary"] for c in client.get("/api/v1/totals").json()["recent_changes"]]
+    assert any("Kept measure" in s for s in summaries)
+    assert not any("Withdrawn measure" in s for s in summaries)
+    listed = [c["summary"] for c in client.get("/api/v1/changes").json()["items"]]
+    assert summaries == listed[: len(summaries)]
+    dashboard = client.get("/", headers=HTML).text
+    assert "Kept measure" in dashboard
+    assert "Withdrawn measure" not in dashboard
