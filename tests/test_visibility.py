@@ -407,3 +407,66 @@ def test_latest_changes_drop_a_commitment_withdrawn_to_draft(
     dashboard = client.get("/", headers=HTML).text
     assert "Kept measure" in dashboard
     assert "Withdrawn measure" not in dashboard
+
+
+# ------------------------------------------------ 5. superseded pledges in the totals
+
+
+def _totals(rows: list[dict[str, object]]) -> dict[tuple[object, object], object]:
+    return {(t["currency"], t["stage"]): t["amount"] for t in rows}
+
+
+def test_dashboard_and_actor_totals_leave_out_superseded_promises(
+    client: TestClient, session: Session
+) -> None:
+    from app.services import funding, totals
+    from tests import funding_fixture
+
+    fx = funding_fixture.build(session)
+    # A draft that claims to supersede B replaces nothing: B still counts.
+    session.add(
+        Commitment(
+            kind=CommitmentKind.funding,
+            title="Draft re-announcement",
+            announced_on=dt.date(2022, 1, 1),
+            supersedes_id=fx.b.id,
+        )
+    )
+    session.commit()
+    expected = {
+        # B 10m + C2 25m + C3 5m; C1's 20m pledge was superseded by C2.
+        ("EUR", "pledge"): "40000000.00",
+        # C1's payment stays counted: a payment does not un-happen.
+        ("EUR", "disbursement"): "4000000.00",
+        ("GBP", "pledge"): "476000000.00",
+        ("GBP", "disbursement"): "60000000.00",
+        ("USD", "commitment"): "3000000.00",
+    }
+    assert _totals(client.get("/api/v1/totals").json()["totals"]) == expected
+
+    # The same figures as the funding report's all-years totals.
+    report = funding.funding_report(session, funding.FundingQuery())
+    service = {(t.currency, t.stage.value): t.amount for t in totals.flow_totals(session)}
+    for row in report.totals:
+        for stage, cell in row.cells.items():
+            if cell.flows:
+                assert service[(row.currency, stage.value)] == cell.amount
+
+    uk = client.get(f"/api/v1/actors/{fx.uk.id}").json()
+    assert _totals(uk["provided_totals"]) == {
+        ("EUR", "pledge"): "30000000.00",
+        ("EUR", "disbursement"): "4000000.00",
+    }
+
+    # A status of superseded, without a successor, also takes its promises out.
+    fx.e.status = "superseded"
+    session.commit()
+    assert ("USD", "commitment") not in _totals(client.get("/api/v1/totals").json()["totals"])
+    ngo = client.get(f"/api/v1/actors/{fx.ngo.id}").json()
+    assert ngo["received_totals"] == []
+
+
+def test_dashboard_says_superseded_pledges_are_left_out(client: TestClient, demo: Session) -> None:
+    page = client.get("/", headers=HTML).text
+    assert "superseded" in page
+    assert 'href="/funding"' in page.split('id="totals-h"')[1].split("</section>")[0]

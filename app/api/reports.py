@@ -476,8 +476,9 @@ def totals_json(
     """What the dashboard (`/`) shows, from the same services.
 
     Exact totals of published commitments' money flows per currency and
-    stage — different currencies and stages are never added together —
-    with how many flows each; commitments per delivery status; the review
+    stage — different currencies and stages are never added together,
+    and pledges and commitments of superseded commitments are left out, as in
+    `/funding` — with how many flows each; commitments per delivery status; the review
     queue's counts; the reviews coming due; the latest public changes.
     """
     window = settings.pledges_review_due_days

@@ -1,4 +1,4 @@
-"""Derived states — overdue, review due, review overdue, never reviewed.
+"""Derived states — overdue, review due, review overdue, never reviewed, superseded.
 
 Computed, never stored, and computed in one place: the same rule gives the
 SQL used to filter lists and the Python used on a single loaded record, so a
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Final
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, exists, not_, or_
+from sqlalchemy.orm import aliased
 
-from app.models import Commitment
-from app.vocab import CLOSED_STATUSES
+from app.models import Commitment, MoneyFlow
+from app.vocab import CLOSED_STATUSES, DeliveryStatus, FlowStage, PublicationState
 
 
 class ReviewState(StrEnum):
@@ -77,3 +79,40 @@ def review_state(commitment: Commitment, today: dt.date, window_days: int) -> Re
     if due_on <= today + dt.timedelta(days=window_days):
         return ReviewState.due
     return ReviewState.scheduled
+
+
+# ------------------------------------------------------------- superseded
+
+# Stages that are promises: a superseded commitment's promises are replaced by
+# its successor's. Money paid or spent stays paid and spent.
+PROMISE_STAGES: Final = frozenset({FlowStage.pledge, FlowStage.commitment})
+
+
+def superseded_sql() -> ColumnElement[bool]:
+    """The commitment was replaced: its status is superseded, or a published,
+    undeleted commitment says it supersedes it (a draft successor does not count).
+
+    Correlates with `Commitment` in the enclosing query.
+    """
+    successor = aliased(Commitment)
+    return or_(
+        Commitment.status == DeliveryStatus.superseded,
+        exists().where(
+            successor.supersedes_id == Commitment.id,
+            successor.deleted_at.is_(None),
+            successor.state == PublicationState.published,
+        ),
+    )
+
+
+def counted_in_totals_sql() -> ColumnElement[bool]:
+    """Whether a money flow counts in money totals (README, "Counting rules").
+
+    A pledge or binding commitment of a superseded commitment is left out, so
+    re-announced money is never counted twice; payments and spending stay
+    counted. The funding report, the dashboard, actor pages and
+    /api/v1/totals all decide with this one rule. Needs `MoneyFlow` and its
+    `Commitment` in the query.
+    """
+    promise = MoneyFlow.stage.in_(sorted(stage.value for stage in PROMISE_STAGES))
+    return not_(and_(promise, superseded_sql()))

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import money, periods
 from app.models import MAX_ID, Actor, Citation, Commitment, MoneyFlow
+from app.services import derived
 from app.services.commitments import visible
 from app.services.conversion import Conversion, RateBook, RateUsed, round_to_minor
-from app.vocab import AmountQualifier, DeliveryStatus, FlowStage, PublicationState
+from app.vocab import AmountQualifier, FlowStage, PublicationState
 
 STAGE_LABELS: Final = {
     FlowStage.pledge: "pledged",
@@ -39,8 +40,8 @@ STAGE_LABELS: Final = {
     FlowStage.expenditure: "spent",
 }
 # Stages that are promises: a superseded commitment's promises are replaced by
-# its successor's. Money paid or spent stays paid and spent.
-PROMISE_STAGES: Final = frozenset({FlowStage.pledge, FlowStage.commitment})
+# its successor's (the rule lives in derived, shared with the dashboard's totals).
+PROMISE_STAGES: Final = derived.PROMISE_STAGES
 FLOW_LIST_LIMIT: Final = 500
 
 
@@ -590,13 +591,14 @@ def funding_report(
             MoneyFlow.provider_id,
             Commitment.announced_on,
             Commitment.status,
+            derived.counted_in_totals_sql(),
         )
         .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
         .where(*conditions)
         .order_by(MoneyFlow.value_on, MoneyFlow.id)
     ).all()
 
-    # Which commitments have been replaced, and by what.
+    # What replaced each superseded commitment (to name it beside its flows).
     successor_of: dict[int, int] = {
         old: new
         for new, old in session.execute(
@@ -613,7 +615,7 @@ def funding_report(
     stages = {stage.value: stage for stage in FlowStage}
     for row in rows_:
         (fid, cid, stage, minor, currency, qualifier, value_on, p_start, p_end, provider_id,
-         announced_on, status) = row  # fmt: skip
+         announced_on, status, counts) = row  # fmt: skip
         facts = FlowFacts(
             fid, cid, stages[stage], minor, currency, qualifier, value_on, p_start, p_end,
             provider_id, announced_on, status,
@@ -628,8 +630,7 @@ def funding_report(
             and (query.period.end is None or bucket.end <= query.period.end)
         ):
             continue
-        replaced = facts.commitment_id in successor_of or facts.status == DeliveryStatus.superseded
-        if replaced and facts.stage in PROMISE_STAGES:
+        if not counts:  # a promise of a superseded commitment
             excluded.append(facts)
         else:
             counted.append(facts)
