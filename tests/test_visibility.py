@@ -470,3 +470,79 @@ def test_dashboard_says_superseded_pledges_are_left_out(client: TestClient, demo
     page = client.get("/", headers=HTML).text
     assert "superseded" in page
     assert 'href="/funding"' in page.split('id="totals-h"')[1].split("</section>")[0]
+
+
+# ------------------------------------------------ 6. unsourced: the commitment or its money
+
+
+@pytest.fixture
+def sourcing(session: Session) -> dict[str, Commitment]:
+    source = Source(title="Joint statement", kind="joint_statement", **_state(True))
+    session.add(source)
+    session.flush()
+    made = {
+        name: _commitment(session, title)
+        for name, title in (
+            ("own", "Quoted itself"),
+            ("flow", "Quoted through its money"),
+            ("bare", "Quoted nowhere"),
+            ("evidence", "Quoted only as review evidence"),
+        )
+    }
+    flows = {
+        name: MoneyFlow(
+            commitment_id=c.id, stage=FlowStage.pledge, amount_minor=100, currency="EUR"
+        )
+        for name, c in made.items()
+    }
+    review = Review(
+        commitment_id=made["evidence"].id,
+        reviewed_on=dt.date(2021, 1, 1),
+        status_found="in_progress",
+    )
+    session.add_all([*flows.values(), review])
+    session.flush()
+    session.add_all(
+        [
+            Citation(source_id=source.id, quote="it", commitment_id=made["own"].id),
+            Citation(source_id=source.id, quote="a further €5", money_flow_id=flows["flow"].id),
+            Citation(source_id=source.id, quote="under way", review_id=review.id),
+        ]
+    )
+    session.commit()
+    return made
+
+
+UNSOURCED = {"bare", "evidence"}
+
+
+def test_unsourced_means_no_quote_on_the_commitment_or_its_money(
+    client: TestClient, sourcing: dict[str, Commitment]
+) -> None:
+    by_id = {c.id: name for name, c in sourcing.items()}
+    for name, c in sourcing.items():
+        body = client.get(f"/api/v1/commitments/{c.id}").json()
+        assert body["unsourced"] is (name in UNSOURCED), name
+        page = client.get(f"/commitments/{c.id}", headers=HTML).text
+        assert ('class="unsourced"' in page) is (name in UNSOURCED), name
+
+    listed = client.get("/api/v1/commitments").json()["items"]
+    assert {by_id[i["id"]] for i in listed if i["unsourced"]} == UNSOURCED
+    filtered = client.get("/api/v1/commitments?unsourced=1").json()["items"]
+    assert {by_id[i["id"]] for i in filtered} == UNSOURCED
+
+    html = client.get("/commitments?unsourced=1", headers=HTML).text
+    assert "Quoted nowhere" in html
+    assert "Quoted through its money" not in html
+    full = client.get("/commitments", headers=HTML).text
+    row = full.split("Quoted through its money")[1].split("</tr>")[0]
+    assert "unsourced" not in row
+
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(client.get("/commitments.csv").text.lstrip("\ufeff"))))
+    flags = {by_id[int(r["id"])]: r["unsourced"] for r in rows}
+    assert flags == {name: str(name in UNSOURCED).lower() for name in sourcing}
+    money_quoted = next(r for r in rows if int(r["id"]) == sourcing["flow"].id)
+    assert money_quoted["sources"] == "Joint statement"

@@ -22,7 +22,7 @@ from app.models import (
     Source,
 )
 from app.periods import Period
-from app.services import browse, catalogue, commitments, editing, rates, tokens, totals
+from app.services import browse, catalogue, commitments, derived, editing, rates, tokens, totals
 from app.services.reviews import EvidenceInput, ReviewError, record_review
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
 from app.web import forms, records
@@ -184,7 +184,7 @@ def commitment_read(
         money_flows=[_flow(request, f) for f in c.money_flows],
         citations=[citation_read(ci) for ci in c.citations],
         reviews=[_review(r) for r in c.reviews],
-        unsourced=not c.citations,
+        unsourced=derived.is_unsourced(c),
     )
 
 

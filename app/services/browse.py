@@ -43,7 +43,6 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    exists,
     func,
     literal_column,
     or_,
@@ -528,7 +527,7 @@ def conditions(
     if query.overdue:
         where.append(derived.overdue_sql(today))
     if query.unsourced:
-        where.append(~exists().where(Citation.commitment_id == Commitment.id))
+        where.append(derived.unsourced_sql())
     return where
 
 
@@ -717,15 +716,7 @@ def list_page(
             previous_token = token_for(0) if token else None
 
     ids = [c.id for c in rows]
-    sourced = (
-        set(
-            session.scalars(
-                select(Citation.commitment_id).where(Citation.commitment_id.in_(ids)).distinct()
-            )
-        )
-        if ids
-        else set()
-    )
+    sourced = derived.sourced_ids(session, ids)
     total, facets = _counts(
         session, query, where, today=today, include_drafts=include_drafts, facets=with_facets
     )
@@ -1039,16 +1030,26 @@ def _csv_chunk(connection: Connection, chunk: list[Any], base_url: str) -> Itera
         .group_by(MoneyFlow.commitment_id, MoneyFlow.currency, MoneyFlow.stage)
     ):
         money.setdefault(commitment_id, {}).setdefault(currency, {})[stage] = combine(h, lo)
-    sources: dict[int, list[str]] = {}
-    for cited_id, title in connection.execute(
-        select(Citation.commitment_id, Source.title)
+    # Sources quoted for the commitment itself or for its money: the quotes
+    # that make it sourced (derived.sourced_ids). Two indexed lookups.
+    own = (
+        select(Citation.commitment_id, Source.id, Source.title)
         .join(Source, Source.id == Citation.source_id)
         .where(Citation.commitment_id.in_(ids))
-        .group_by(Citation.commitment_id, Source.id, Source.title)
-        .order_by(Citation.commitment_id, Source.id)
-    ):
-        if cited_id is not None:
-            sources.setdefault(cited_id, []).append(title)
+    )
+    via_flows = (
+        select(MoneyFlow.commitment_id, Source.id, Source.title)
+        .join(Citation, Citation.money_flow_id == MoneyFlow.id)
+        .join(Source, Source.id == Citation.source_id)
+        .where(MoneyFlow.commitment_id.in_(ids))
+    )
+    quoted: dict[int, dict[int, str]] = {}
+    for lookup in (own, via_flows):
+        for cited_id, source_id, title in connection.execute(lookup):
+            if cited_id is not None:
+                quoted.setdefault(cited_id, {})[source_id] = title
+    sources = {cid: [t for _, t in sorted(titles.items())] for cid, titles in quoted.items()}
+    sourced = derived.sourced_ids(connection, ids)
 
     for row in chunk:
         cid = row[0]
@@ -1076,5 +1077,5 @@ def _csv_chunk(connection: Connection, chunk: list[Any], base_url: str) -> Itera
             *groups,
             len(per_currency),
             "; ".join(sources.get(cid, [])),
-            cid not in sources,
+            cid not in sourced,
         ]

@@ -1,4 +1,4 @@
-"""Derived states — overdue, review due, review overdue, never reviewed, superseded.
+"""Derived states — overdue, review due, review overdue, never reviewed, superseded, unsourced.
 
 Computed, never stored, and computed in one place: the same rule gives the
 SQL used to filter lists and the Python used on a single loaded record, so a
@@ -8,13 +8,14 @@ commitment is "overdue" on its page exactly when the list filter finds it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Connection, and_, exists, not_, or_, select, union
+from sqlalchemy.orm import Session, aliased
 
-from app.models import Commitment, MoneyFlow
+from app.models import Citation, Commitment, MoneyFlow
 from app.vocab import CLOSED_STATUSES, DeliveryStatus, FlowStage, PublicationState
 
 
@@ -116,3 +117,38 @@ def counted_in_totals_sql() -> ColumnElement[bool]:
     """
     promise = MoneyFlow.stage.in_(sorted(stage.value for stage in PROMISE_STAGES))
     return not_(and_(promise, superseded_sql()))
+
+
+# -------------------------------------------------------------- unsourced
+# A commitment is unsourced when neither it nor any of its money flows has a
+# quote. A quote on a flow ("a further €31.4 million") supports the pledge as
+# much as one on the commitment. (Review evidence does not count: it supports
+# a verdict, not the commitment.) The page badge, the list filter and its
+# badge, the CSV column and the API all use the rule below.
+
+
+def unsourced_sql() -> ColumnElement[bool]:
+    """Correlates with `Commitment` in the enclosing query."""
+    flow = aliased(MoneyFlow)
+    return and_(
+        ~exists().where(Citation.commitment_id == Commitment.id),
+        ~exists().where(flow.commitment_id == Commitment.id, Citation.money_flow_id == flow.id),
+    )
+
+
+def sourced_ids(db: Session | Connection, ids: Collection[int]) -> set[int]:
+    """Which of these commitments are sourced (the complement of `unsourced_sql`), in one query."""
+    if not ids:
+        return set()
+    own = select(Citation.commitment_id).where(Citation.commitment_id.in_(ids))
+    via_flows = (
+        select(MoneyFlow.commitment_id)
+        .join(Citation, Citation.money_flow_id == MoneyFlow.id)
+        .where(MoneyFlow.commitment_id.in_(ids))
+    )
+    return {cid for cid in db.execute(union(own, via_flows)).scalars() if cid is not None}
+
+
+def is_unsourced(commitment: Commitment) -> bool:
+    """The same rule on a loaded commitment (its citations and flows' citations loaded)."""
+    return not commitment.citations and not any(f.citations for f in commitment.money_flows)

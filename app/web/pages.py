@@ -80,6 +80,7 @@ def commitment_detail(
         "indicators": commitments.indicators_of(session, commitment),
         "progress": totals.progress_by_currency(commitment.money_flows),
         "overdue": derived.is_overdue(commitment, today),
+        "unsourced": derived.is_unsourced(commitment),
         "today": today,
     }
     return templates.TemplateResponse(request, "commitments/detail.html", context)
