@@ -546,3 +546,43 @@ def test_unsourced_means_no_quote_on_the_commitment_or_its_money(
     assert flags == {name: str(name in UNSOURCED).lower() for name in sourcing}
     money_quoted = next(r for r in rows if int(r["id"]) == sourcing["flow"].id)
     assert money_quoted["sources"] == "Joint statement"
+
+
+# ------------------------------------------------ found on the way: quotes in the change feeds
+
+
+def test_changes_to_quotes_of_flows_and_observations_follow_their_owner(
+    client: TestClient, session: Session, clock: FixedClock
+) -> None:
+    from app.services import editing
+
+    account = make_account(session, "ed@example.org")
+    source = Source(title="Joint statement", kind="joint_statement", **_state(True))
+    pledge = _commitment(session, "Pledge later withdrawn")
+    flow = MoneyFlow(
+        commitment_id=pledge.id, stage=FlowStage.pledge, amount_minor=1, currency="EUR"
+    )
+    session.add_all([source, flow])
+    session.flush()
+    indicator_observation = _indicator(session, "Rate later withdrawn", published=True)
+    for quote in (
+        Citation(source_id=source.id, quote="q1", money_flow_id=flow.id),
+        Citation(source_id=source.id, quote="q2", observation_id=indicator_observation),
+    ):
+        editing.create(
+            session, quote, account_id=account.id, public=True, summary=f"Quoted {quote.quote}"
+        )
+    session.commit()
+
+    def summaries() -> set[str]:
+        return {c["summary"] for c in client.get("/api/v1/changes").json()["items"]}
+
+    assert {"Quoted q1", "Quoted q2"} <= summaries()
+    editing.unpublish(session, pledge, account_id=account.id, form_version=pledge.version)
+    indicator = session.get(Indicator, session.get(Observation, indicator_observation).indicator_id)
+    assert indicator is not None
+    editing.unpublish(session, indicator, account_id=account.id, form_version=indicator.version)
+    session.commit()
+    assert not {"Quoted q1", "Quoted q2"} & summaries()
+    assert "Quoted q1" not in client.get("/changes", headers=HTML).text
+    assert "Quoted q2" not in client.get("/changes.atom").text
