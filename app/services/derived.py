@@ -93,17 +93,16 @@ def superseded_sql() -> ColumnElement[bool]:
     """The commitment was replaced: its status is superseded, or a published,
     undeleted commitment says it supersedes it (a draft successor does not count).
 
-    Correlates with `Commitment` in the enclosing query.
+    Applies to `Commitment` in the enclosing query.
     """
     successor = aliased(Commitment)
-    return or_(
-        Commitment.status == DeliveryStatus.superseded,
-        exists().where(
-            successor.supersedes_id == Commitment.id,
-            successor.deleted_at.is_(None),
-            successor.state == PublicationState.published,
-        ),
+    # Uncorrelated: the database builds the set of replaced ids once per query.
+    replaced = select(successor.supersedes_id).where(
+        successor.supersedes_id.is_not(None),
+        successor.deleted_at.is_(None),
+        successor.state == PublicationState.published,
     )
+    return or_(Commitment.status == DeliveryStatus.superseded, Commitment.id.in_(replaced))
 
 
 def counted_in_totals_sql() -> ColumnElement[bool]:
