@@ -463,3 +463,18 @@ def test_a_money_flow_is_corrected_with_if_match_and_read_like_the_money_form(
     update = _changes(demo, "money_flows", flow["id"])[-1]
     assert update.action == "update"
     assert update.after["amount_minor"] == 125_000_000
+
+
+def test_changing_only_the_links_raises_the_version_so_a_stale_edit_is_refused(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    """Tags and makers live in link tables; the record's version must still move."""
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    first = created.headers["etag"]
+    retagged = client.patch(url, json={"tags": ["a", "b"]}, headers={**auth, "If-Match": first})
+    assert retagged.status_code == 200
+    assert retagged.headers["etag"] != first
+    stale = client.patch(url, json={"tags": ["a"]}, headers={**auth, "If-Match": first})
+    assert stale.status_code == 412
+    assert sorted(client.get(url, headers=auth).json()["tags"]) == ["a", "b"]

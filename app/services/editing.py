@@ -34,6 +34,7 @@ from app.models import (
     Observation,
     Source,
     Tag,
+    utcnow,
 )
 from app.services import changes
 from app.vocab import ChangeAction, PublicationState
@@ -126,6 +127,11 @@ def update(
     after = {**changes.snapshot(entity), **extra_after}
     if after == before:
         return False
+    # Touch the row even when only links changed (tags, makers, an indicator's
+    # commitments): the UPDATE is what raises the version and checks it, so a
+    # stale edit of the links is refused like a stale edit of the columns.
+    if hasattr(entity, "updated_at"):
+        entity.updated_at = utcnow()
     try:
         session.flush()
     except StaleDataError:
