@@ -478,3 +478,45 @@ def test_changing_only_the_links_raises_the_version_so_a_stale_edit_is_refused(
     stale = client.patch(url, json={"tags": ["a"]}, headers={**auth, "If-Match": first})
     assert stale.status_code == 412
     assert sorted(client.get(url, headers=auth).json()["tags"]) == ["a", "b"]
+
+
+@pytest.mark.parametrize("announced", ["9999", "9999-12", "9999-Q4"])
+def test_a_commitment_announced_at_the_end_of_the_calendar_stays_editable(
+    client: TestClient, demo: Session, auth: dict, announced: str
+) -> None:
+    created = client.post(
+        "/api/v1/commitments", json=_new_commitment(demo, announced=announced), headers=auth
+    )
+    assert created.status_code == 201, created.text
+    changed = client.patch(
+        f"/api/v1/commitments/{created.json()['id']}",
+        json={"title": "Still editable"},
+        headers={**auth, "If-Match": created.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+
+
+def test_tags_that_differ_only_in_case_or_spacing_are_one_tag(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    created = client.post(
+        "/api/v1/commitments",
+        json=_new_commitment(demo, tags=["Patrols", "patrols", "patrols "]),
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["tags"] == ["Patrols"]
+
+
+def test_an_observation_source_without_its_quote_is_refused(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    indicator = client.get("/api/v1/indicators").json()[0]
+    source_id = client.get("/api/v1/sources").json()[0]["id"]
+    response = client.post(
+        f"/api/v1/indicators/{indicator['id']}/observations",
+        json={"value": "3", "qualifier": "exact", "period": "2021", "source_id": source_id},
+        headers=auth,
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("quote:")

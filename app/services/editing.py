@@ -340,15 +340,19 @@ def actor_ids(commitment: Commitment) -> dict[str, Any]:
 
 
 def set_tags(session: Session, commitment: Commitment, names: list[str]) -> dict[str, Any]:
-    tags: list[Tag] = []
+    # One tag per slug: "Patrols" and "patrols " are the same tag, and the
+    # session does not autoflush, so a tag added above is not found by a query.
+    by_slug: dict[str, Tag] = {}
     for name in names:
         slug = "-".join(name.lower().split())[:100]
+        if not slug or slug in by_slug:
+            continue
         tag = session.scalars(select(Tag).where(Tag.slug == slug)).one_or_none()
         if tag is None:
             tag = Tag(slug=slug, name=name[:100])
             session.add(tag)
-        if tag not in tags:
-            tags.append(tag)
+        by_slug[slug] = tag
+    tags = list(by_slug.values())
     commitment.tags = tags
     return {"tags": sorted(tag.name for tag in tags)}
 

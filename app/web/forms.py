@@ -397,7 +397,11 @@ def _end(c: Commitment) -> dt.date | None:
     }.get(precision)
     if months is None:
         return start
-    return periods.add_months(start, months) - dt.timedelta(days=1)
+    try:
+        return periods.add_months(start, months) - dt.timedelta(days=1)
+    except (periods.PeriodError, ValueError, OverflowError):
+        # The last month, quarter or year of the calendar (9999): it ends with it.
+        return dt.date.max
 
 
 # ------------------------------------------------------------- money flows
@@ -713,6 +717,9 @@ def observation_values(state: FormState) -> dict[str, Any]:
         state.errors["value"] = "at most six decimal places"
     if v.get("quote") and not v.get("source_id"):
         state.errors["source_id"] = "a quote needs its source"
+    elif v.get("source_id") and not v.get("quote"):
+        # A source is recorded through a quote of it; without one it would be dropped.
+        state.errors["quote"] = "quote the words from the source, or leave the source empty"
     return {
         "value": value,
         "qualifier": v.get("qualifier"),
