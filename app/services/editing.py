@@ -455,18 +455,27 @@ def child_ids_of_commitment(session: Session, commitment_id: int) -> dict[str, l
     if flow_ids:
         subject = or_(subject, Citation.money_flow_id.in_(flow_ids))
     citation_ids = set(session.scalars(select(Citation.id).where(subject)))
-    # Removed flows and citations: their last record says which commitment they had.
-    for change in session.scalars(
-        select(ChangeRecord).where(
-            ChangeRecord.entity_type.in_(("money_flows", "citations")),
-            ChangeRecord.action == ChangeAction.delete,
-        )
-    ):
-        before = change.before or {}
-        if before.get("commitment_id") == commitment_id or before.get("money_flow_id") in flow_ids:
-            (flow_ids if change.entity_type == "money_flows" else citation_ids).add(
-                change.entity_id
+    # Removed flows and citations: their last record says which commitment they
+    # had. Flows first, whatever the order of the records: a quote removed with
+    # its flow names only the flow.
+    removed = list(
+        session.scalars(
+            select(ChangeRecord).where(
+                ChangeRecord.entity_type.in_(("money_flows", "citations")),
+                ChangeRecord.action == ChangeAction.delete,
             )
+        )
+    )
+    for change in removed:
+        before = change.before or {}
+        if change.entity_type == "money_flows" and before.get("commitment_id") == commitment_id:
+            flow_ids.add(change.entity_id)
+    for change in removed:
+        before = change.before or {}
+        if change.entity_type == "citations" and (
+            before.get("commitment_id") == commitment_id or before.get("money_flow_id") in flow_ids
+        ):
+            citation_ids.add(change.entity_id)
     return {"money_flows": sorted(flow_ids), "citations": sorted(citation_ids)}
 
 
