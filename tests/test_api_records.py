@@ -520,3 +520,55 @@ def test_an_observation_source_without_its_quote_is_refused(
     )
     assert response.status_code == 422
     assert response.json()["detail"].startswith("quote:")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"makers": [True]}, {"makers": ["4"]}, {"parent_id": True}, {"is_additional": "yes"}],
+    ids=["true-as-id", "text-as-id", "true-as-parent", "text-as-bool"],
+)
+def test_ids_and_yes_no_fields_must_have_their_json_types(
+    client: TestClient, demo: Session, auth: dict, changes: dict
+) -> None:
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    response = client.patch(
+        f"/api/v1/commitments/{created.json()['id']}",
+        json=changes,
+        headers={**auth, "If-Match": created.headers["etag"]},
+    )
+    assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize("if_match", ["*", 'W/"1"', '"abc"', ""])
+def test_a_change_needs_the_real_etag(
+    client: TestClient, demo: Session, auth: dict, if_match: str
+) -> None:
+    """`*` would skip the check (428); a weak or wrong tag never matches (412)."""
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    assert created.headers["etag"] == '"1"'
+    response = client.patch(
+        f"/api/v1/commitments/{created.json()['id']}",
+        json={"title": "Overwritten"},
+        headers={**auth, "If-Match": if_match},
+    )
+    assert response.status_code == (428 if if_match == "*" else 412), response.text
+    assert (
+        client.get(f"/api/v1/commitments/{created.json()['id']}", headers=auth).json()["title"]
+        != "Overwritten"
+    )
+
+
+def test_a_deleted_record_must_be_restored_before_it_is_changed(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    created = client.post("/api/v1/sources", json={"title": "Gone", "kind": "report"}, headers=auth)
+    url = f"/api/v1/sources/{created.json()['source']['id']}"
+    etag = created.headers["etag"]
+    assert client.delete(url, headers={**admin_auth, "If-Match": etag}).status_code == 204
+    for response in (
+        client.patch(url, json={"title": "Changed"}, headers={**admin_auth, "If-Match": '"2"'}),
+        client.post(url + "/publish", headers=admin_auth),
+    ):
+        assert response.status_code == 409, response.text
+        assert "restore it first" in response.json()["detail"]
+    assert client.post(url + "/restore", headers=admin_auth).status_code == 200

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Strict, StrictBool, create_model
 from pydantic import Field as Schema
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,9 @@ router = APIRouter(prefix="/api/v1", tags=["v1"], responses=v1.ERRORS)
 NO_NUL = r"^[^\x00]*$"
 LONGEST_TEXT = 200_000  # the forms' own cap on a field (app.web.editing.MAX_FIELD)
 TAG = Annotated[str, Schema(min_length=1, max_length=100, pattern=r"^[^,\x00]*$")]
-Id = Annotated[int, Schema(ge=1, le=MAX_ID)]
+# Strict: JSON true is not actor 1, and "4" is not a number (the forms' text
+# is typed; a script's JSON should be too).
+Id = Annotated[int, Strict(), Schema(ge=1, le=MAX_ID)]
 
 
 def _json_field(f: forms.Field) -> tuple[Any, str]:
@@ -45,7 +47,7 @@ def _json_field(f: forms.Field) -> tuple[Any, str]:
         return list[Id], "Tied to these commitment numbers."
     match f.kind:
         case "checkbox":
-            return bool, description
+            return StrictBool, description
         case "multiselect":
             return list[Id], description + " (actor ids)"
         case "date":
@@ -53,10 +55,10 @@ def _json_field(f: forms.Field) -> tuple[Any, str]:
         case "id":
             return Id, description
         case "int":
-            return Annotated[int, Schema(ge=0, le=999_999_999)], description
+            return Annotated[int, Strict(), Schema(ge=0, le=999_999_999)], description
         case "select" if f.choices_key:
             return Id, description + f" (one of /api/v1/{f.choices_key})"
-        case "select" if all(value.isdigit() for value, _ in f.choices):
+        case "select" if f.choices and all(value.isdigit() for value, _ in f.choices):
             return Literal[tuple(int(value) for value, _ in f.choices)], description
         case "select":
             return Literal[tuple(value for value, _ in f.choices)], description
@@ -140,8 +142,8 @@ RequiredIfMatch = Annotated[
     Header(
         alias="If-Match",
         max_length=50,
-        description="The record's ETag as last read. Required: without it the change is "
-        "refused with 428; a stale one is refused with 412.",
+        description="The record's ETag as last read. Required (and not *): without it the "
+        "change is refused with 428; a stale one is refused with 412.",
     ),
 ]
 
@@ -249,6 +251,7 @@ def _register(noun: records.Noun) -> None:
     ) -> BaseModel:
         entity = load(session, record_id, caller)
         version = _required_version(if_match, entity, label)
+        _not_deleted(entity, label)
         raw = records.current_text(session, noun, entity)
         raw.update(_as_form_text(noun, cast(BaseModel, body).model_dump(exclude_unset=True)))
         checked = records.check(session, noun, raw, entity.id)
@@ -340,6 +343,8 @@ def _register_state_change(
             _admin_only(caller)
         entity = load(session, record_id, caller)
         version = _version_if_given(if_match, entity, label)
+        if action != "restore":
+            _not_deleted(entity, label)
         now = request.app.state.clock.now()
         account_id = caller.account.id
         try:
@@ -411,13 +416,19 @@ def _version_if_given(if_match: str | None, entity: Any, label: str) -> int:
 
 
 def _required_version(if_match: str | None, entity: Any, label: str) -> int:
-    if if_match is None:
+    # "*" would match any version and skip the very check If-Match is for.
+    if if_match is None or if_match.strip() == "*":
         raise HTTPException(
             428,
-            f"send 'If-Match' with the {label}'s ETag (from GET), so a change made "
-            "since you read it is not overwritten",
+            f"send 'If-Match' with the {label}'s ETag (from GET; not *), so a change "
+            "made since you read it is not overwritten",
         )
     return _version_if_given(if_match, entity, label)
+
+
+def _not_deleted(entity: Any, label: str) -> None:
+    if entity.deleted_at is not None:
+        raise HTTPException(409, f"the {label} is deleted; restore it first")
 
 
 def _stale(label: str) -> HTTPException:
