@@ -572,3 +572,26 @@ def test_a_deleted_record_must_be_restored_before_it_is_changed(
         assert response.status_code == 409, response.text
         assert "restore it first" in response.json()["detail"]
     assert client.post(url + "/restore", headers=admin_auth).status_code == 200
+
+
+def test_a_deadline_in_a_financial_year_is_read_in_the_makers_year(
+    client: TestClient, demo: Session, auth: dict, editor: Account
+) -> None:
+    """The Home Office's year starts in April: FY2023-24 is April 2023 to March 2024."""
+    created = client.post(
+        "/api/v1/commitments", json=_new_commitment(demo, deadline="FY2023-24"), headers=auth
+    )
+    assert created.status_code == 201, created.text
+    deadline = created.json()["deadline"]
+    assert (deadline["start"], deadline["end"]) == ("2023-04-01", "2024-03-31")
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    # The stored deadline reads back as the same words: an edit keeps it.
+    changed = client.patch(
+        url, json={"title": "Renamed"}, headers={**auth, "If-Match": created.headers["etag"]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["deadline"]["end"] == "2024-03-31"
+    sign_in(client, editor)
+    form = client.get(f"/commitments/{created.json()['id']}/edit", headers={"accept": "text/html"})
+    assert form.status_code == 200
+    assert 'value="FY2023-24"' in form.text
