@@ -147,6 +147,9 @@ RequiredIfMatch = Annotated[
     ),
 ]
 
+# Removing a quote, flow or observation takes no If-Match: it has no version
+# to keep, and the change history keeps what it said.
+CHILD_DELETE_ERRORS: dict[int | str, dict[str, Any]] = {403: v1.PROBLEM}
 CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
     **v1.WRITE_ERRORS,
     428: v1.PROBLEM,
@@ -497,14 +500,15 @@ def create_citation(
     "/citations/{citation_id}",
     status_code=204,
     response_class=Response,
-    responses=v1.WRITE_ERRORS,
+    responses=CHILD_DELETE_ERRORS,
     summary="Remove a quote",
 )
 def delete_citation(citation_id: RecordId, session: SessionDep, caller: v1.WriterDep) -> Response:
     """Remove a quote for good (administrators only); the change history keeps its text."""
     _admin_only(caller)
     citation = session.get(Citation, citation_id)
-    if citation is None or records.commitment_of(session, citation) is None:
+    commitment = records.commitment_of(session, citation) if citation else None
+    if citation is None or commitment is None or commitment.deleted_at is not None:
         raise HTTPException(404, f"there is no quote {citation_id} of a commitment")
     records.remove_citation(session, citation, account_id=caller.account.id)
     return Response(status_code=204)
@@ -514,7 +518,7 @@ def delete_citation(citation_id: RecordId, session: SessionDep, caller: v1.Write
     "/money-flows/{money_flow_id}",
     status_code=204,
     response_class=Response,
-    responses=v1.WRITE_ERRORS,
+    responses=CHILD_DELETE_ERRORS,
     summary="Remove a money flow",
 )
 def delete_money_flow(
@@ -528,7 +532,7 @@ def delete_money_flow(
     _admin_only(caller)
     flow = session.get(MoneyFlow, money_flow_id)
     commitment = session.get(Commitment, flow.commitment_id) if flow else None
-    if flow is None or commitment is None:
+    if flow is None or commitment is None or commitment.deleted_at is not None:
         raise HTTPException(404, f"there is no money flow {money_flow_id}")
     editing.delete_child(
         session, flow, account_id=caller.account.id, public=changes.is_public(commitment)
@@ -578,7 +582,7 @@ def create_observation(
     "/observations/{observation_id}",
     status_code=204,
     response_class=Response,
-    responses=v1.WRITE_ERRORS,
+    responses=CHILD_DELETE_ERRORS,
     summary="Remove an observation",
 )
 def delete_observation(
@@ -588,7 +592,7 @@ def delete_observation(
     _admin_only(caller)
     observation = session.get(Observation, observation_id)
     indicator = session.get(Indicator, observation.indicator_id) if observation else None
-    if observation is None or indicator is None:
+    if observation is None or indicator is None or indicator.deleted_at is not None:
         raise HTTPException(404, f"there is no observation {observation_id}")
     editing.delete_child(
         session, observation, account_id=caller.account.id, public=changes.is_public(indicator)
