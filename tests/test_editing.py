@@ -87,7 +87,8 @@ def test_validation_messages_keep_what_was_typed(
     page = text_of(response.text)
     assert "Nothing was saved" in page
     assert "Title is required" in page
-    assert "choose at least one made by" in page
+    # The summary names the field by its label, not its internal name.
+    assert '<a href="#f-makers">Made by</a>: choose at least one' in response.text
     assert "is not a period I can read" in page
     assert 'value="the 31st of Smarch"' in response.text
     assert ">Kept</textarea>" in response.text

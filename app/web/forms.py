@@ -128,7 +128,7 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
                 raise ValueError("choose from the list")
             ids.append(int(value))
         if f.required and not ids:
-            raise ValueError(f"choose at least one {f.label.lower()}")
+            raise ValueError("choose at least one")
         return ids
     if not text:
         if f.required:
