@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
@@ -142,6 +145,50 @@ def test_pages_never_lazy_load(client: TestClient, demo: Session) -> None:
     """Relationships raise on lazy load, so a page that rendered loaded everything up front."""
     for commitment in demo.scalars(select(Commitment)).all():
         assert client.get(f"/commitments/{commitment.id}").status_code == 200
+
+
+@contextmanager
+def _selects(engine: Engine) -> Iterator[list[str]]:
+    """The SELECT statements run on the engine inside the block."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_commitment_page_queries_only_the_collections_it_has(
+    client: TestClient, demo: Session, engine: Engine
+) -> None:
+    """One query for a bare commitment; one more per collection it has, never per row."""
+    bare = Commitment(
+        kind="target",
+        title="Nothing attached",
+        announced_on=dt.date(2024, 1, 1),
+        state=PublicationState.published,
+    )
+    demo.add(bare)
+    demo.commit()
+    with _selects(engine) as statements:
+        response = client.get(f"/commitments/{bare.id}")
+    assert response.status_code == 200
+    assert "No source quoted" in response.text
+    assert "Not reviewed yet" in response.text
+    assert len(statements) == 1, statements
+
+    pledge = _funding_pledge(demo)
+    with _selects(engine) as statements:
+        response = client.get(f"/commitments/{pledge.id}")
+    assert "€31.4 million promised; nothing paid yet" in response.text
+    # The commitment, then its tags, quotes, money flows and reviews: one query each
+    # however many rows (their quotes and sources are joined into the same query).
+    assert 2 <= len(statements) <= 5, statements
 
 
 def test_a_payment_in_another_currency_is_not_shown_as_paid_of_nothing(
