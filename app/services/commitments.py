@@ -8,7 +8,16 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -57,7 +66,7 @@ def list_commitments(
     return list(session.scalars(query))
 
 
-_ID = bindparam("commitment_id")
+_ID: BindParameter[int] = bindparam("commitment_id", type_=Integer)
 
 
 @functools.cache
