@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
 from app.models import Commitment, MoneyFlow
 from app.vocab import PublicationState
+from tests.sql_helpers import selects
 
 
 def _funding_pledge(session: Session) -> Commitment:
@@ -147,22 +145,6 @@ def test_pages_never_lazy_load(client: TestClient, demo: Session) -> None:
         assert client.get(f"/commitments/{commitment.id}").status_code == 200
 
 
-@contextmanager
-def _selects(engine: Engine) -> Iterator[list[str]]:
-    """The SELECT statements run on the engine inside the block."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_commitment_page_queries_only_the_collections_it_has(
     client: TestClient, demo: Session, engine: Engine
 ) -> None:
@@ -175,7 +157,7 @@ def test_commitment_page_queries_only_the_collections_it_has(
     )
     demo.add(bare)
     demo.commit()
-    with _selects(engine) as statements:
+    with selects(engine) as statements:
         response = client.get(f"/commitments/{bare.id}")
     assert response.status_code == 200
     assert "No source quoted" in response.text
@@ -183,7 +165,7 @@ def test_commitment_page_queries_only_the_collections_it_has(
     assert len(statements) == 1, statements
 
     pledge = _funding_pledge(demo)
-    with _selects(engine) as statements:
+    with selects(engine) as statements:
         response = client.get(f"/commitments/{pledge.id}")
     assert "€31.4 million promised; nothing paid yet" in response.text
     # The commitment, then its tags, quotes, money flows and reviews: one query each
