@@ -1006,12 +1006,23 @@ def csv_chunks(
         .where(*where)
         .order_by(*order)
     )
-    # Core rows through the session's connection (no ORM row processing),
-    # streamed: a server-side cursor on PostgreSQL, stepwise reads on SQLite.
     connection = session.connection()
-    result = connection.execute(base.execution_options(stream_results=True))
-    for chunk in result.partitions(_CSV_CHUNK):
-        yield _csv_chunk(connection, chunk, base_url)
+    if dialect == "sqlite":
+        # pysqlite steps through the rows as they are fetched, so the DBAPI
+        # cursor streams by itself; its raw rows skip SQLAlchemy's per-row
+        # work (dates stay the ISO text SQLite stores, which is what the CSV
+        # shows: see _iso).
+        result = connection.execute(base)
+        try:
+            while chunk := result.cursor.fetchmany(_CSV_CHUNK):
+                yield _csv_chunk(connection, chunk, base_url)
+        finally:
+            result.close()
+        return
+    # PostgreSQL: a server-side cursor, read through SQLAlchemy in chunks.
+    streamed = connection.execute(base.execution_options(stream_results=True))
+    for rows in streamed.partitions(_CSV_CHUNK):
+        yield _csv_chunk(connection, rows, base_url)
 
 
 @functools.cache
@@ -1068,6 +1079,13 @@ def _raw_rows(connection: Connection, statement: Executable, params: dict[str, A
 
 
 _NO_MONEY: Final = [""] * (3 * CSV_CURRENCY_GROUPS)
+
+
+def _iso(value: dt.date | str | None) -> str:
+    """A date cell: a date object, or SQLite's stored ISO text as it is."""
+    if value is None:
+        return ""
+    return value if type(value) is str else value.isoformat()  # type: ignore[union-attr]
 
 
 def _csv_chunk(connection: Connection, chunk: Sequence[Any], base_url: str) -> list[list[str]]:
@@ -1130,12 +1148,12 @@ def _csv_chunk(connection: Connection, chunk: Sequence[Any], base_url: str) -> l
                 text_cell(title),
                 text_cell(kind),
                 text_cell(status),
-                announced.isoformat() if announced is not None else "",
+                _iso(announced),
                 text_cell(a_prec),
                 text_cell(d_text),
-                d_end.isoformat() if d_end is not None else "",
+                _iso(d_end),
                 text_cell(d_prec),
-                review.isoformat() if review is not None else "",
+                _iso(review),
                 text_cell("; ".join(makers.get(cid, ()))),
                 text_cell("; ".join(recipients.get(cid, ()))),
                 text_cell("; ".join(tags.get(cid, ()))),
