@@ -233,6 +233,20 @@ def test_counts_of_large_results_are_cached_until_the_data_changes(
     assert _count(client.get("/commitments?status=in_progress").text) == 5
 
 
+def test_list_rows_are_loaded_in_a_fixed_number_of_queries(
+    client: TestClient, demo: Session, engine: Engine
+) -> None:
+    """Actors, money and tags of a page come in one query each, however many rows."""
+    with selects(engine) as two:
+        assert len(_titles(client.get("/commitments?size=2").text)) == 2
+    with selects(engine) as eleven:
+        page = client.get("/commitments?size=11").text
+    assert len(_titles(page)) == DEMO_TITLES
+    assert len(eleven) == len(two)
+    assert "UK Home Office" in page  # a maker, loaded with its link
+    assert "€31.4 million pledge" in _text(page)  # its money flow, loaded for the page
+
+
 def test_facet_links_toggle_filters(client: TestClient, demo: Session) -> None:
     html = client.get("/commitments").text
     link = re.search(r'href="(/commitments\?[^"]*status=in_progress[^"]*)"', html)

@@ -52,7 +52,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from app.csvutil import NEEDS_GUARD, minor_units_cell, text_cell
@@ -69,7 +69,7 @@ from app.models import (
     Tag,
 )
 from app.services import derived
-from app.services.commitments import visible
+from app.services.commitments import load_for_list, visible
 from app.services.totals import combine, exact_sum_columns
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage, PublicationState
 
@@ -690,11 +690,6 @@ def list_page(
         .where(*page_where)
         .order_by(*order)
         .limit(query.size + 1)
-        .options(
-            selectinload(Commitment.actor_links).selectinload(CommitmentActor.actor),
-            selectinload(Commitment.money_flows),
-            selectinload(Commitment.tags),
-        )
     )
     fetched = [(row[0], row[1]) for row in session.execute(page_select)]
     more = len(fetched) > query.size
@@ -702,6 +697,7 @@ def list_page(
     if backwards:
         fetched.reverse()
     rows = [c for c, _ in fetched]
+    load_for_list(session, rows)
 
     def token_for(index: int) -> str:
         c, value = fetched[index]
@@ -729,10 +725,11 @@ def list_page(
     total, facets = _counts(
         session, query, where, today=today, include_drafts=include_drafts, facets=with_facets
     )
-    names = dict(
-        session.execute(
-            select(Actor.id, Actor.name).where(Actor.id.in_((*query.maker, *query.recipient)))
-        ).all()
+    named = (*query.maker, *query.recipient)
+    names = (
+        dict(session.execute(select(Actor.id, Actor.name).where(Actor.id.in_(named))).all())
+        if named
+        else {}
     )
     return ListPage(
         query=query,

@@ -167,6 +167,54 @@ def _load(
     return commitment, bool(row[5]), bool(row[6])
 
 
+_IDS: BindParameter[list[int]] = bindparam("commitment_ids", expanding=True)
+
+
+@functools.cache
+def _list_statements() -> tuple[Select[CommitmentActor], Select[MoneyFlow], Select[int, Tag]]:
+    """What a list row shows of each commitment: actor links (with actors), money
+    flows, tags; one query each for a whole page, built once (see `load_for_list`)."""
+    return (
+        select(CommitmentActor)
+        .where(CommitmentActor.commitment_id.in_(_IDS))
+        .options(joinedload(CommitmentActor.actor)),
+        select(MoneyFlow)
+        .where(MoneyFlow.commitment_id.in_(_IDS))
+        .order_by(MoneyFlow.commitment_id, MoneyFlow.value_on, MoneyFlow.id),
+        select(CommitmentTag.commitment_id, Tag)
+        .select_from(CommitmentTag)
+        .join(Tag, Tag.id == CommitmentTag.tag_id)
+        .where(CommitmentTag.commitment_id.in_(_IDS)),
+    )
+
+
+def load_for_list(session: Session, rows: list[Commitment]) -> None:
+    """Load the actor links (with actors), money flows and tags of a page of commitments.
+
+    The same rows, in the same order per commitment, as selectinload on those
+    relationships, at a fraction of its cost in Python: SQLAlchemy's selectin
+    loader processed its options and built cache keys again for every page,
+    which took longer than the three queries.
+    """
+    if not rows:
+        return
+    params = {"commitment_ids": [c.id for c in rows]}
+    links_q, flows_q, tags_q = _list_statements()
+    links: dict[int, list[CommitmentActor]] = {}
+    for link in session.scalars(links_q, params):
+        links.setdefault(link.commitment_id, []).append(link)
+    flows: dict[int, list[MoneyFlow]] = {}
+    for flow in session.scalars(flows_q, params):
+        flows.setdefault(flow.commitment_id, []).append(flow)
+    tags: dict[int, list[Tag]] = {}
+    for commitment_id, tag in session.execute(tags_q, params):
+        tags.setdefault(commitment_id, []).append(tag)
+    for c in rows:
+        set_committed_value(c, "actor_links", links.get(c.id, []))
+        set_committed_value(c, "money_flows", flows.get(c.id, []))
+        set_committed_value(c, "tags", tags.get(c.id, []))
+
+
 @dataclass(frozen=True)
 class CommitmentPage:
     commitment: Commitment
