@@ -83,10 +83,19 @@ def cell(value: Any) -> str:
 
 
 def text_rows_to_csv(
-    header: Sequence[str], chunks: Iterable[list[list[str]]], *, bom: bool = False
+    header: Sequence[str],
+    chunks: Iterable[list[list[str]]],
+    *,
+    bom: bool = False,
+    piece_size: int = 1_048_576,
 ) -> Iterator[str]:
     """As `rows_to_csv`, for chunks of rows whose cells are already CSV text
-    (made by `cell`, `text_cell` or `minor_units_cell`): one C call per chunk."""
+    (made by `cell`, `text_cell` or `minor_units_cell`): one C call per chunk.
+
+    Pieces of about `piece_size` characters (1 MiB: still constant memory):
+    a streaming response fetches each piece from a worker thread, and on a
+    busy machine each of those hand-offs can wait for a core.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     if bom:
@@ -94,7 +103,7 @@ def text_rows_to_csv(
     writer.writerow(header)
     for rows in chunks:
         writer.writerows(rows)
-        if buffer.tell() >= 65536:
+        if buffer.tell() >= piece_size:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
