@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
@@ -160,7 +161,12 @@ def _load(
         return None
     commitment = row[0]
     flags = dict(zip(("tags", "citations", "money_flows", "reviews"), row[1:5], strict=True))
+    loaded = inspect(commitment).dict
     for name, statement in _collection_statements().items():
+        if name in loaded:
+            # Already in this session (say, reloaded after a write): left as it
+            # is, as an eager loader leaves an existing object's collections.
+            continue
         # An empty collection is known from the EXISTS column: no query for it.
         items = list(session.scalars(statement, params).unique()) if flags[name] else []
         set_committed_value(commitment, name, items)
@@ -210,9 +216,10 @@ def load_for_list(session: Session, rows: list[Commitment]) -> None:
     for commitment_id, tag in session.execute(tags_q, params):
         tags.setdefault(commitment_id, []).append(tag)
     for c in rows:
-        set_committed_value(c, "actor_links", links.get(c.id, []))
-        set_committed_value(c, "money_flows", flows.get(c.id, []))
-        set_committed_value(c, "tags", tags.get(c.id, []))
+        loaded = inspect(c).dict
+        for name, found in (("actor_links", links), ("money_flows", flows), ("tags", tags)):
+            if name not in loaded:  # as an eager loader: never over a loaded collection
+                set_committed_value(c, name, found.get(c.id, []))
 
 
 @dataclass(frozen=True)
