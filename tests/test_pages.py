@@ -192,3 +192,17 @@ def test_a_payment_in_another_currency_is_not_shown_as_paid_of_nothing(
     assert "£28.1 million paid; nothing was promised in GBP" in page
     assert "of £0.00 promised" not in page
     assert "€31.4 million promised; nothing paid yet" in page
+
+
+def test_reloading_a_commitment_keeps_its_collections_in_memory(demo: Session) -> None:
+    """Loading again in the same session (as the API does after a write) never replaces
+    a collection already loaded, just as selectinload would not."""
+    from app.services import commitments
+
+    pledge = commitments.get_commitment(demo, _funding_pledge(demo).id)
+    assert pledge is not None
+    extra = MoneyFlow(stage="disbursement", amount_minor=5, currency="EUR")
+    pledge.money_flows.append(extra)  # pending: not flushed (autoflush is off)
+    again = commitments.get_commitment(demo, pledge.id)
+    assert again is pledge
+    assert extra in again.money_flows
