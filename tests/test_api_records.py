@@ -595,3 +595,25 @@ def test_a_deadline_in_a_financial_year_is_read_in_the_makers_year(
     form = client.get(f"/commitments/{created.json()['id']}/edit", headers={"accept": "text/html"})
     assert form.status_code == 200
     assert 'value="FY2023-24"' in form.text
+
+
+def test_an_actor_or_source_shown_by_a_published_commitment_stays_published(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    """Readers must be able to open every record a published page names."""
+    actor_url = f"/api/v1/actors/{_home_office(demo)}"
+    withdrawn = client.post(actor_url + "/unpublish", headers=auth)
+    assert withdrawn.status_code == 409
+    assert "published commitments show this actor" in withdrawn.json()["detail"]
+    etag = client.get(actor_url).headers["etag"]
+    deleted = client.delete(actor_url, headers={**admin_auth, "If-Match": etag})
+    assert deleted.status_code == 409
+    assert client.get(actor_url).status_code == 200
+    source_id = client.get("/api/v1/sources").json()[0]["id"]
+    quoted = client.post(f"/api/v1/sources/{source_id}/unpublish", headers=auth)
+    assert quoted.status_code == 409
+    # A source nothing published quotes may be withdrawn.
+    spare = client.post("/api/v1/sources", json={"title": "Spare", "kind": "report"}, headers=auth)
+    spare_url = f"/api/v1/sources/{spare.json()['source']['id']}"
+    assert client.post(spare_url + "/publish", headers=auth).status_code == 200
+    assert client.post(spare_url + "/unpublish", headers=auth).status_code == 200

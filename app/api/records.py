@@ -301,6 +301,8 @@ def _register(noun: records.Noun) -> None:
                 now=request.app.state.clock.now(),
                 form_version=version,
             )
+        except editing.NotAllowed as exc:
+            raise HTTPException(409, str(exc)) from None
         except editing.Conflict:
             raise _stale(label) from None
         return Response(status_code=204)

@@ -232,10 +232,49 @@ def publish_what_it_cites(
     return drafts
 
 
+def published_commitments_showing(session: Session, entity: Any) -> list[str]:
+    """Titles of published commitments whose pages show this actor or source (at most 3).
+
+    A published commitment must not show readers a record they cannot open
+    (see `publish_what_it_cites`), so such a record stays published.
+    """
+    shown = [Commitment.state == PublicationState.published, Commitment.deleted_at.is_(None)]
+    if isinstance(entity, Actor):
+        flows = select(MoneyFlow.commitment_id).where(
+            or_(MoneyFlow.provider_id == entity.id, MoneyFlow.receiver_id == entity.id)
+        )
+        named = select(CommitmentActor.commitment_id).where(CommitmentActor.actor_id == entity.id)
+        uses = or_(Commitment.id.in_(named), Commitment.id.in_(flows))
+    elif isinstance(entity, Source):
+        flow_quotes = select(MoneyFlow.commitment_id).where(
+            MoneyFlow.id.in_(select(Citation.money_flow_id).where(Citation.source_id == entity.id))
+        )
+        quotes = select(Citation.commitment_id).where(Citation.source_id == entity.id)
+        uses = or_(Commitment.id.in_(quotes), Commitment.id.in_(flow_quotes))
+    else:
+        return []
+    return list(
+        session.scalars(
+            select(Commitment.title).where(uses, *shown).order_by(Commitment.id).limit(3)
+        )
+    )
+
+
+def _refuse_if_shown(session: Session, entity: Any, action: str) -> None:
+    titles = published_commitments_showing(session, entity)
+    if titles:
+        listed = "; ".join(f"“{title}”" for title in titles)
+        raise NotAllowed(
+            f"published commitments show this {_noun(entity)} ({listed}); "
+            f"withdraw them first, or {action} it once none does"
+        )
+
+
 def unpublish(session: Session, entity: Any, *, account_id: int, form_version: int | None) -> None:
     """Back to draft: readers no longer see it."""
     if entity.state != PublicationState.published:
         return
+    _refuse_if_shown(session, entity, "withdraw")
     _set_state(
         session,
         entity,
@@ -253,6 +292,7 @@ def soft_delete(
 ) -> None:
     if entity.deleted_at is not None:
         return
+    _refuse_if_shown(session, entity, "delete")
     was_public = changes.is_public(entity)
     _set_state(
         session,
