@@ -1,0 +1,73 @@
+"""Layout a reader sees at phone and desktop widths: the menu wraps, wide tables scroll in
+their own box instead of widening the page, and the keyboard focus ring can be seen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.browser.conftest import EDITOR_EMAIL, EDITOR_PASSWORD, screenshot
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def _context_page(browser: object, viewport: dict[str, int]) -> Iterator[Page]:
+    assert isinstance(browser, Browser)
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: object) -> Iterator[Page]:
+    yield from _context_page(browser, PHONE)
+
+
+@pytest.fixture
+def desktop(browser: object) -> Iterator[Page]:
+    yield from _context_page(browser, DESKTOP)
+
+
+def _sign_in(page: Page, live_url: str) -> None:
+    page.goto(f"{live_url}/login?next=/")
+    page.get_by_label("E-mail").fill(EDITOR_EMAIL)
+    page.get_by_label("Password").fill(EDITOR_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_url}/")
+
+
+def _boxes(page: Page, selector: str) -> list[dict[str, float]]:
+    boxes = []
+    for link in page.locator(selector).all():
+        box = link.bounding_box()
+        assert box is not None, f"{selector} has an invisible item"
+        boxes.append(box)
+    assert boxes, f"nothing matches {selector}"
+    return boxes
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["reader", "editor"])
+def test_phone_menu_wraps_inside_the_screen(phone: Page, live_url: str, signed_in: bool) -> None:
+    if signed_in:
+        _sign_in(phone, live_url)
+    phone.goto(f"{live_url}/")
+    screenshot(phone, f"phone-header-{'editor' if signed_in else 'reader'}")
+    for box in _boxes(phone, "header.site a, header.site button"):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+
+
+def test_desktop_header_signed_in_keeps_the_menu_on_one_row(desktop: Page, live_url: str) -> None:
+    _sign_in(desktop, live_url)
+    desktop.goto(f"{live_url}/commitments")
+    screenshot(desktop, "desktop-header-editor")
+    menu = _boxes(desktop, "nav[aria-label='Main'] a")
+    assert len({round(box["y"]) for box in menu}) == 1, "the main menu wraps at 1280px"
+    # The account links sit in their own bar above the menu, not in a stray second row.
+    account = _boxes(desktop, "nav[aria-label='Account'] a, nav[aria-label='Account'] button")
+    assert max(box["y"] + box["height"] for box in account) <= min(box["y"] for box in menu)
