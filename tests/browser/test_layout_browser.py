@@ -71,3 +71,33 @@ def test_desktop_header_signed_in_keeps_the_menu_on_one_row(desktop: Page, live_
     # The account links sit in their own bar above the menu, not in a stray second row.
     account = _boxes(desktop, "nav[aria-label='Account'] a, nav[aria-label='Account'] button")
     assert max(box["y"] + box["height"] for box in account) <= min(box["y"] for box in menu)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/commitments/2",  # the demo's €31.4 million pledge: the money table
+        "/commitments/1",  # the plan: indicator tables
+        "/funding",
+        "/reviews/due",
+        "/indicators/1",
+        "/rates",
+        "/commitments/1/history",
+        "/docs",
+    ],
+)
+def test_phone_page_is_no_wider_than_the_screen(phone: Page, live_url: str, path: str) -> None:
+    response = phone.goto(f"{live_url}{path}")
+    assert response is not None and response.status == 200
+    screenshot(phone, "phone" + path.replace("/", "-").rstrip("-"))
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= phone.evaluate("innerWidth"), f"{path} is {width}px wide"
+
+
+def test_phone_wide_table_scrolls_in_a_named_focusable_region(phone: Page, live_url: str) -> None:
+    phone.goto(f"{live_url}/reviews/due")
+    region = phone.get_by_role("region", name="Reviews overdue or due")
+    assert region.get_attribute("tabindex") == "0"
+    scroll = region.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert scroll[0] > scroll[1], "the table fits; this test no longer shows it scrolling"
