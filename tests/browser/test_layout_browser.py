@@ -101,3 +101,62 @@ def test_phone_wide_table_scrolls_in_a_named_focusable_region(phone: Page, live_
     assert region.get_attribute("tabindex") == "0"
     scroll = region.evaluate("el => [el.scrollWidth, el.clientWidth]")
     assert scroll[0] > scroll[1], "the table fits; this test no longer shows it scrolling"
+
+
+# What the focus ring is drawn over: the element under a point just outside the focused
+# element's box (outlines are not hit-tested), then the first opaque background up its tree.
+RING_JS = """el => {
+  const s = getComputedStyle(el);
+  const r = el.getBoundingClientRect();
+  const off = parseFloat(s.outlineOffset) + parseFloat(s.outlineWidth) / 2;
+  const x = Math.max(0, r.left - off), y = r.top + r.height / 2;
+  let under = document.elementFromPoint(x, y);
+  while (under && under !== el.ownerDocument.documentElement) {
+    const bg = getComputedStyle(under).backgroundColor;
+    if (bg && bg !== 'rgba(0, 0, 0, 0)' && bg !== 'transparent') break;
+    under = under.parentElement;
+  }
+  const bg = under ? getComputedStyle(under).backgroundColor : 'rgb(255, 255, 255)';
+  return {tag: el.tagName, text: (el.innerText || el.getAttribute('aria-label') || '').slice(0, 30),
+          style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor, bg};
+}"""
+
+
+def _luminance(css: str) -> float:
+    parts = css[css.index("(") + 1 : css.index(")")].split(",")
+    channels = []
+    for part in parts[:3]:
+        c = float(part) / 255
+        channels.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = channels
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_contrast_helper() -> None:
+    assert round(contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)"), 1) == 21.0
+    # The old ring: yellow on the light page background.
+    assert contrast("rgb(242, 183, 5)", "rgb(251, 251, 253)") < 3
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["reader", "editor"])
+def test_keyboard_focus_ring_contrasts_with_header_and_page(
+    desktop: Page, live_url: str, signed_in: bool
+) -> None:
+    if signed_in:
+        _sign_in(desktop, live_url)
+    desktop.goto(f"{live_url}/commitments")
+    seen = []
+    for _ in range(30):  # skip link, header, search form, the first facets
+        desktop.keyboard.press("Tab")
+        ring = desktop.evaluate_handle("document.activeElement").evaluate(RING_JS)
+        seen.append(ring)
+        assert ring["style"] != "none" and ring["width"] >= 2, ring
+        assert contrast(ring["color"], ring["bg"]) >= 3, ring
+    screenshot(desktop, "focus-ring")
+    backgrounds = {ring["bg"] for ring in seen}
+    assert len(backgrounds) >= 2, f"only one background was tested: {backgrounds}"
