@@ -39,7 +39,7 @@ def test_funding_pledge_page_shows_amount_quote_source_and_review(
     )
     assert "Home Office, 28 November 2020 — para 8" in page  # publisher, date, locator
     assert "due by 28 May 2021" in page
-    assert "€31.4 million promised; nothing paid yet" in page
+    assert "€31.4 million promised; no payment recorded" in page
 
 
 def test_commitment_list_shows_published_commitments(client: TestClient, demo: Session) -> None:
@@ -160,6 +160,6 @@ def test_a_payment_in_another_currency_is_not_shown_as_paid_of_nothing(
     )
     demo.commit()
     page = _text(client.get(f"/commitments/{pledge.id}").text)
-    assert "£28.1 million paid; nothing was promised in GBP" in page
+    assert "£28.1 million paid; no pledge or commitment recorded in GBP" in page
     assert "of £0.00 promised" not in page
-    assert "€31.4 million promised; nothing paid yet" in page
+    assert "€31.4 million promised; no payment recorded" in page

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.db import PACKAGE_DIR
 from app.services import timeline
 from app.vocab import AmountQualifier, DeliveryStatus
+from app.web import presenters
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
@@ -45,6 +46,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["qualifier_label"] = lambda q: AmountQualifier(q).label
     env.filters["humanise"] = lambda s: str(s).replace("_", " ")
     env.globals["site_name"] = "Pledge Tracker"
+    env.globals["money_summary"] = partial(presenters.money_summary, locale=locale)
     env.globals["status_timeline"] = partial(
         timeline.timeline_view, window_days=settings.pledges_review_due_days, locale=locale
     )

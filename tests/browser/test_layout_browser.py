@@ -57,7 +57,8 @@ def test_phone_menu_wraps_inside_the_screen(phone: Page, live_url: str, signed_i
     phone.goto(f"{live_url}/")
     screenshot(phone, f"phone-header-{'editor' if signed_in else 'reader'}")
     for box in _boxes(phone, "header.site a, header.site button"):
-        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= PHONE["width"], box
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
 
@@ -89,7 +90,8 @@ def test_desktop_header_signed_in_keeps_the_menu_on_one_row(desktop: Page, live_
 )
 def test_phone_page_is_no_wider_than_the_screen(phone: Page, live_url: str, path: str) -> None:
     response = phone.goto(f"{live_url}{path}")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     screenshot(phone, "phone" + path.replace("/", "-").rstrip("-"))
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= phone.evaluate("innerWidth"), f"{path} is {width}px wide"
@@ -155,7 +157,8 @@ def test_keyboard_focus_ring_contrasts_with_header_and_page(
         desktop.keyboard.press("Tab")
         ring = desktop.evaluate_handle("document.activeElement").evaluate(RING_JS)
         seen.append(ring)
-        assert ring["style"] != "none" and ring["width"] >= 2, ring
+        assert ring["style"] != "none", ring
+        assert ring["width"] >= 2, ring
         assert contrast(ring["color"], ring["bg"]) >= 3, ring
     screenshot(desktop, "focus-ring")
     backgrounds = {ring["bg"] for ring in seen}

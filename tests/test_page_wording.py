@@ -1,0 +1,96 @@
+"""Pages say only what the record holds: qualifiers kept, missing records called missing,
+overdue dates called overdue, and not-yet-assessed never read as "no action"."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Commitment, MoneyFlow
+from app.services.totals import progress_by_currency
+from app.web import presenters
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _funding_pledge(session: Session) -> Commitment:
+    return session.scalars(select(Commitment).where(Commitment.kind == "funding")).one()
+
+
+def _add_flow(session: Session, commitment: Commitment, **values: object) -> MoneyFlow:
+    flow = MoneyFlow(commitment_id=commitment.id, **values)
+    session.add(flow)
+    session.commit()
+    return flow
+
+
+# ------------------------------------------------------------- money summary
+
+
+def test_no_payment_is_no_payment_recorded_not_nothing_paid(
+    client: TestClient, demo: Session
+) -> None:
+    page = _text(client.get(f"/commitments/{_funding_pledge(demo).id}").text)
+    assert "€31.4 million promised; no payment recorded" in page
+    assert "nothing paid" not in page.lower()
+
+
+def test_up_to_promise_keeps_its_qualifier(client: TestClient, demo: Session) -> None:
+    pledge = _funding_pledge(demo)
+    _add_flow(
+        demo,
+        pledge,
+        stage="pledge",
+        amount_minor=1_050_000_000,
+        currency="GBP",
+        qualifier="up_to",
+        amount_text="up to £10.5 million",
+    )
+    page = _text(client.get(f"/commitments/{pledge.id}").text)
+    assert "GBP : up to £10.5 million promised; no payment recorded" in page
+    assert "GBP : £10.5 million promised" not in page
+
+
+def test_paid_of_an_up_to_promise(client: TestClient, demo: Session) -> None:
+    pledge = _funding_pledge(demo)
+    for stage, minor, qualifier in (
+        ("pledge", 1_050_000_000, "up_to"),
+        ("disbursement", 300_000_000, "approximately"),
+    ):
+        _add_flow(
+            demo, pledge, stage=stage, amount_minor=minor, currency="GBP", qualifier=qualifier
+        )
+    page = _text(client.get(f"/commitments/{pledge.id}").text)
+    assert "GBP : approx. £3 million paid of up to £10.5 million promised" in page
+
+
+def test_combined_qualifier() -> None:
+    q = presenters.combined_qualifier
+    assert q([]) == "exact"
+    assert q(["exact", "exact"]) == "exact"
+    assert q(["exact", "up_to"]) == "up_to"  # a sum with a ceiling in it is a ceiling
+    assert q(["approximately", "at_least"]) == "at_least"
+    assert q(["approximately", "exact"]) == "approximately"
+    assert q(["up_to", "at_least"]) == "mixed"
+
+
+def test_money_summary_with_only_spending() -> None:
+    flow = MoneyFlow(stage="expenditure", amount_minor=500, currency="EUR", qualifier="exact")
+    (progress,) = progress_by_currency([flow])
+    assert progress.promised == Decimal(0)
+    text = presenters.money_summary(progress, [flow], "en_GB")
+    assert text == "€5.00 spent; no pledge, commitment or payment recorded in EUR"
+
+
+def test_funding_chart_table_says_no_payment_recorded(client: TestClient, demo: Session) -> None:
+    html = client.get("/funding").text
+    table = html[html.index('<table class="chart-data">') :]
+    table = _text(table[: table.index("</table>")])
+    assert "2020 €31.4 million no payment recorded" in table
+    assert "0.00" not in table
