@@ -3,6 +3,7 @@ overdue dates called overdue, and not-yet-assessed never read as "no action"."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.clock import FixedClock
 from app.models import Commitment, MoneyFlow
 from app.services.totals import progress_by_currency
 from app.web import presenters
@@ -94,3 +96,56 @@ def test_funding_chart_table_says_no_payment_recorded(client: TestClient, demo: 
     table = _text(table[: table.index("</table>")])
     assert "2020 €31.4 million no payment recorded" in table
     assert "0.00" not in table
+
+
+# ------------------------------------------------------------- status wording
+
+
+def _plan(session: Session) -> Commitment:
+    return session.scalars(
+        select(Commitment).where(Commitment.title.like("New UK–France joint operational plan%"))
+    ).one()
+
+
+def test_overdue_review_reads_overdue_since_in_the_header(
+    client: TestClient, demo: Session, clock: FixedClock
+) -> None:
+    clock.set(dt.date(2021, 6, 1))
+    page = _text(client.get(f"/commitments/{_plan(demo).id}").text)
+    assert "Next review overdue since 28 May 2021 (“Within the next 6 months”)" in page
+    assert "due by 28 May 2021" not in page
+
+
+def test_review_not_yet_due_reads_due_by(
+    client: TestClient, demo: Session, clock: FixedClock
+) -> None:
+    clock.set(dt.date(2021, 5, 28))  # the day itself is not overdue
+    page = _text(client.get(f"/commitments/{_plan(demo).id}").text)
+    assert "Next review due by 28 May 2021" in page
+
+
+def test_not_yet_assessed_past_deadline_is_not_read_as_undelivered(
+    client: TestClient, demo: Session
+) -> None:
+    plan = _plan(demo)
+    assert plan.status == "not_yet_assessed"
+    page = _text(client.get(f"/commitments/{plan.id}").text)
+    assert "Deadline passed; delivery not assessed" in page
+    assert "fuzzy passed; delivery not assessed" in page
+    assert "without delivery" not in page
+
+
+def test_assessed_but_undelivered_past_deadline_says_so(client: TestClient, demo: Session) -> None:
+    plan = _plan(demo)
+    plan.status = "in_progress"
+    demo.commit()
+    page = _text(client.get(f"/commitments/{plan.id}").text)
+    assert "fuzzy passed without delivery" in page
+    assert "delivery not assessed" not in page
+
+
+def test_queue_counts_do_not_claim_no_delivery(client: TestClient, demo: Session) -> None:
+    for path in ("/", "/reviews/due"):
+        page = _text(client.get(path).text)
+        assert "passed, not recorded as delivered" in page, path
+        assert "without delivery" not in page, path
