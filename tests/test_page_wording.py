@@ -149,3 +149,48 @@ def test_queue_counts_do_not_claim_no_delivery(client: TestClient, demo: Session
         page = _text(client.get(path).text)
         assert "passed, not recorded as delivered" in page, path
         assert "without delivery" not in page, path
+
+
+# ------------------------------------------------------------- record history
+
+
+def test_readers_find_the_history_of_every_record_page(client: TestClient, demo: Session) -> None:
+    """Commitment, source, actor and indicator pages link their public change history."""
+    plan = _plan(demo)
+    for list_path, prefix in (
+        ("/commitments", "/commitments/"),
+        ("/sources", "/sources/"),
+        ("/actors", "/actors/"),
+    ):
+        html = client.get(list_path).text
+        record = re.search(rf'href="({prefix}\d+)"', html)
+        assert record, list_path
+        _history_link_works(client, record.group(1))
+    _history_link_works(client, _first_indicator(client, plan.id))
+
+
+def _first_indicator(client: TestClient, commitment_id: int) -> str:
+    found = re.search(r'href="(/indicators/\d+)"', client.get(f"/commitments/{commitment_id}").text)
+    assert found
+    return found.group(1)
+
+
+def _history_link_works(client: TestClient, page_path: str) -> None:
+    html = client.get(page_path).text
+    assert f'<a href="{page_path}/history">History of changes</a>' in html, page_path
+    assert f'href="{page_path}/edit"' not in html, "readers get no edit link"
+    history = client.get(f"{page_path}/history")
+    assert history.status_code == 200, page_path
+    assert "History of" in history.text
+
+
+def test_editors_get_edit_and_history_links(client: TestClient, demo: Session) -> None:
+    from tests.editing_helpers import make_account, sign_in
+
+    account = make_account(demo, "links@example.org")
+    demo.commit()
+    sign_in(client, account)
+    path = f"/commitments/{_plan(demo).id}"
+    html = client.get(path).text
+    links = f'<a href="{path}/edit">Edit</a> · <a href="{path}/history">History of changes</a>'
+    assert links in html
