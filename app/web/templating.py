@@ -47,6 +47,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["humanise"] = lambda s: str(s).replace("_", " ")
     env.globals["site_name"] = "Pledge Tracker"
     env.globals["money_summary"] = partial(presenters.money_summary, locale=locale)
+    env.globals["history_value"] = partial(presenters.history_value, locale=locale)
+    env.filters["history_label"] = presenters.history_label
+    env.filters["fiscal_year"] = partial(presenters.fiscal_year_text, locale=locale)
     env.globals["status_timeline"] = partial(
         timeline.timeline_view, window_days=settings.pledges_review_due_days, locale=locale
     )
