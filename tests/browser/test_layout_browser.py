@@ -163,3 +163,21 @@ def test_keyboard_focus_ring_contrasts_with_header_and_page(
     screenshot(desktop, "focus-ring")
     backgrounds = {ring["bg"] for ring in seen}
     assert len(backgrounds) >= 2, f"only one background was tested: {backgrounds}"
+
+
+# Rendered size of each chart's text: its font size in SVG units times the SVG's scale.
+CHART_TEXT_JS = """() => [...document.querySelectorAll('svg.chart')].map(svg => {
+  const text = svg.querySelector('text');
+  return text ? parseFloat(getComputedStyle(text).fontSize) * svg.getScreenCTM().a : null;
+}).filter(size => size !== null)"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("path", ["/", "/funding", "/indicators/1"])
+def test_chart_text_is_readable(browser: object, live_url: str, path: str, width: int) -> None:
+    for page in _context_page(browser, {"width": width, "height": 900}):
+        page.goto(f"{live_url}{path}")
+        sizes = page.evaluate(CHART_TEXT_JS)
+        assert sizes, f"no chart on {path}"
+        assert min(sizes) >= 11, (path, width, sizes)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
