@@ -134,6 +134,8 @@ def report_funding(
                     "currency": flow_currency,
                     "rates": rates_table,
                 },
+                # The operator of the command line may name draft actors too.
+                include_drafts=True,
             )
         except funding.FundingQueryError as exc:
             fail(str(exc), code=2)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+from app.money import currency_exponent, from_minor_units
+
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 NEUTRALISER = "'"
 BOM = "\ufeff"
@@ -40,7 +42,27 @@ def restore_text(cell: str) -> str:
     return cell
 
 
-_NEEDS_GUARD = frozenset((*FORMULA_TRIGGERS, NEUTRALISER))
+NEEDS_GUARD = frozenset((*FORMULA_TRIGGERS, NEUTRALISER))
+_NEEDS_GUARD = NEEDS_GUARD
+
+
+def text_cell(value: str | None) -> str:
+    """`cell` for a column known to hold text or None (the same result, less dispatch)."""
+    if value is None:
+        return ""
+    return NEUTRALISER + value if value[:1] in NEEDS_GUARD else value
+
+
+def minor_units_cell(minor: int, currency: str) -> str:
+    """`cell(from_minor_units(minor, currency))` without building the Decimal:
+    plain digits with exactly the currency's decimals ("31400000.00", "5" for JPY)."""
+    if type(minor) is not int or minor < 0:
+        return cell(from_minor_units(minor, currency))  # its checks and errors, unchanged
+    exponent = currency_exponent(currency)
+    if exponent == 0:
+        return str(minor)
+    units, fraction = divmod(minor, 10**exponent)
+    return f"{units}.{fraction:0{exponent}d}"
 
 
 def cell(value: Any) -> str:
@@ -58,6 +80,34 @@ def cell(value: Any) -> str:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return neutralise(str(value))
+
+
+def text_rows_to_csv(
+    header: Sequence[str],
+    chunks: Iterable[list[list[str]]],
+    *,
+    bom: bool = False,
+    piece_size: int = 1_048_576,
+) -> Iterator[str]:
+    """As `rows_to_csv`, for chunks of rows whose cells are already CSV text
+    (made by `cell`, `text_cell` or `minor_units_cell`): one C call per chunk.
+
+    Pieces of about `piece_size` characters (1 MiB: still constant memory):
+    a streaming response fetches each piece from a worker thread, and on a
+    busy machine each of those hand-offs can wait for a core.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if bom:
+        buffer.write(BOM)
+    writer.writerow(header)
+    for rows in chunks:
+        writer.writerows(rows)
+        if buffer.tell() >= piece_size:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def rows_to_csv(

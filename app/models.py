@@ -407,11 +407,24 @@ class Commitment(Publishable, Base):
 
     @property
     def deadline(self) -> periods.Period | None:
-        return _period(self.deadline_start_on, self.deadline_end_on, self.deadline_precision)
+        # A fiscal-year deadline is the makers' financial year: it starts in its own month.
+        return _period(
+            self.deadline_start_on,
+            self.deadline_end_on,
+            self.deadline_precision,
+            deadline_fiscal_month(self.deadline_start_on, self.deadline_precision),
+        )
 
     @property
     def delivery_status(self) -> DeliveryStatus:
         return DeliveryStatus(self.status)
+
+
+def deadline_fiscal_month(start: dt.date | None, precision: str | None) -> int:
+    """The month a fiscal-year deadline's year starts in (read from its start date)."""
+    if precision == periods.Precision.FISCAL_YEAR.value and start is not None:
+        return start.month
+    return 1
 
 
 def _period(

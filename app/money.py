@@ -114,6 +114,18 @@ def normalise_currency(code: str) -> str:
 
 def currency_exponent(code: str) -> int:
     """Number of decimal places of the currency's minor unit (EUR 2, JPY 0, KWD 3)."""
+    if type(code) is str:
+        # Exports ask this once per amount; the ISO 4217 lookup is the slow part.
+        return _cached_exponent(code)
+    return _exponent(code)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_exponent(code: str) -> int:
+    return _exponent(code)
+
+
+def _exponent(code: str) -> int:
     exponent = Currency(normalise_currency(code)).exponent
     # normalise_currency has already rejected codes without an exponent.
     assert exponent is not None

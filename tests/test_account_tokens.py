@@ -160,6 +160,7 @@ def test_another_account_cannot_see_or_revoke_it(
     [
         ({"name": "", "scope": "read", "expires_days": "30"}, "name", "Give the token a name"),
         ({"name": "   ", "scope": "read", "expires_days": "30"}, "name", "Give the token a name"),
+        ({"name": "\x00", "scope": "read", "expires_days": "30"}, "name", "Give the token a name"),
         ({"name": "x" * 101, "scope": "read", "expires_days": "30"}, "name", "At most 100"),
         ({"name": "ok", "scope": "admin", "expires_days": "30"}, "scope", "Choose read or write"),
         ({"name": "ok", "scope": "", "expires_days": "30"}, "scope", "Choose read or write"),
@@ -184,6 +185,16 @@ def test_bad_input_is_422_with_a_message_and_nothing_written(
     # What was typed is kept (but a bad scope falls back to read).
     if field != "name":
         assert 'value="ok"' in response.text
+
+
+def test_a_nul_in_the_token_name_is_dropped_not_a_server_error(
+    editor_client: TestClient, session: Session
+) -> None:
+    """PostgreSQL refuses NUL in text: the form drops it, as every other form does."""
+    response = post(editor_client, "/account/tokens", {"name": "a\x00b", "scope": "read"})
+    assert response.status_code == 200
+    assert _count(session) == 1
+    assert "ab" in response.text
 
 
 def test_the_page_is_labelled(editor_client: TestClient) -> None:

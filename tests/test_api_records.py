@@ -463,3 +463,135 @@ def test_a_money_flow_is_corrected_with_if_match_and_read_like_the_money_form(
     update = _changes(demo, "money_flows", flow["id"])[-1]
     assert update.action == "update"
     assert update.after["amount_minor"] == 125_000_000
+
+
+def test_changing_only_the_links_raises_the_version_so_a_stale_edit_is_refused(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    """Tags and makers live in link tables; the record's version must still move."""
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    first = created.headers["etag"]
+    retagged = client.patch(url, json={"tags": ["a", "b"]}, headers={**auth, "If-Match": first})
+    assert retagged.status_code == 200
+    assert retagged.headers["etag"] != first
+    stale = client.patch(url, json={"tags": ["a"]}, headers={**auth, "If-Match": first})
+    assert stale.status_code == 412
+    assert sorted(client.get(url, headers=auth).json()["tags"]) == ["a", "b"]
+
+
+@pytest.mark.parametrize("announced", ["9999", "9999-12", "9999-Q4"])
+def test_a_commitment_announced_at_the_end_of_the_calendar_stays_editable(
+    client: TestClient, demo: Session, auth: dict, announced: str
+) -> None:
+    created = client.post(
+        "/api/v1/commitments", json=_new_commitment(demo, announced=announced), headers=auth
+    )
+    assert created.status_code == 201, created.text
+    changed = client.patch(
+        f"/api/v1/commitments/{created.json()['id']}",
+        json={"title": "Still editable"},
+        headers={**auth, "If-Match": created.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+
+
+def test_tags_that_differ_only_in_case_or_spacing_are_one_tag(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    created = client.post(
+        "/api/v1/commitments",
+        json=_new_commitment(demo, tags=["Patrols", "patrols", "patrols "]),
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["tags"] == ["Patrols"]
+
+
+def test_an_observation_source_without_its_quote_is_refused(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    indicator = client.get("/api/v1/indicators").json()[0]
+    source_id = client.get("/api/v1/sources").json()[0]["id"]
+    response = client.post(
+        f"/api/v1/indicators/{indicator['id']}/observations",
+        json={"value": "3", "qualifier": "exact", "period": "2021", "source_id": source_id},
+        headers=auth,
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("quote:")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"makers": [True]}, {"makers": ["4"]}, {"parent_id": True}, {"is_additional": "yes"}],
+    ids=["true-as-id", "text-as-id", "true-as-parent", "text-as-bool"],
+)
+def test_ids_and_yes_no_fields_must_have_their_json_types(
+    client: TestClient, demo: Session, auth: dict, changes: dict
+) -> None:
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    response = client.patch(
+        f"/api/v1/commitments/{created.json()['id']}",
+        json=changes,
+        headers={**auth, "If-Match": created.headers["etag"]},
+    )
+    assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize("if_match", ["*", 'W/"1"', '"abc"', ""])
+def test_a_change_needs_the_real_etag(
+    client: TestClient, demo: Session, auth: dict, if_match: str
+) -> None:
+    """`*` would skip the check (428); a weak or wrong tag never matches (412)."""
+    created = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
+    assert created.headers["etag"] == '"1"'
+    response = client.patch(
+        f"/api/v1/commitments/{created.json()['id']}",
+        json={"title": "Overwritten"},
+        headers={**auth, "If-Match": if_match},
+    )
+    assert response.status_code == (428 if if_match == "*" else 412), response.text
+    assert (
+        client.get(f"/api/v1/commitments/{created.json()['id']}", headers=auth).json()["title"]
+        != "Overwritten"
+    )
+
+
+def test_a_deleted_record_must_be_restored_before_it_is_changed(
+    client: TestClient, demo: Session, auth: dict, admin_auth: dict
+) -> None:
+    created = client.post("/api/v1/sources", json={"title": "Gone", "kind": "report"}, headers=auth)
+    url = f"/api/v1/sources/{created.json()['source']['id']}"
+    etag = created.headers["etag"]
+    assert client.delete(url, headers={**admin_auth, "If-Match": etag}).status_code == 204
+    for response in (
+        client.patch(url, json={"title": "Changed"}, headers={**admin_auth, "If-Match": '"2"'}),
+        client.post(url + "/publish", headers=admin_auth),
+    ):
+        assert response.status_code == 409, response.text
+        assert "restore it first" in response.json()["detail"]
+    assert client.post(url + "/restore", headers=admin_auth).status_code == 200
+
+
+def test_a_deadline_in_a_financial_year_is_read_in_the_makers_year(
+    client: TestClient, demo: Session, auth: dict, editor: Account
+) -> None:
+    """The Home Office's year starts in April: FY2023-24 is April 2023 to March 2024."""
+    created = client.post(
+        "/api/v1/commitments", json=_new_commitment(demo, deadline="FY2023-24"), headers=auth
+    )
+    assert created.status_code == 201, created.text
+    deadline = created.json()["deadline"]
+    assert (deadline["start"], deadline["end"]) == ("2023-04-01", "2024-03-31")
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    # The stored deadline reads back as the same words: an edit keeps it.
+    changed = client.patch(
+        url, json={"title": "Renamed"}, headers={**auth, "If-Match": created.headers["etag"]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["deadline"]["end"] == "2024-03-31"
+    sign_in(client, editor)
+    form = client.get(f"/commitments/{created.json()['id']}/edit", headers={"accept": "text/html"})
+    assert form.status_code == 200
+    assert 'value="FY2023-24"' in form.text

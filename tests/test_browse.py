@@ -10,17 +10,19 @@ import csv
 import datetime as dt
 import io
 import re
+from collections import OrderedDict
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
 from app.models import Actor, Citation, Commitment, Source
 from app.services import browse
 from app.vocab import PublicationState
+from tests.sql_helpers import selects
 
 DEMO_TITLES = 11
 
@@ -223,6 +225,53 @@ def test_facet_counts_reflect_the_filters(client: TestClient, demo: Session) -> 
     filtered = _text(client.get("/commitments?kind=action").text)
     assert "Not yet assessed 5" in filtered  # 7 less the funding pledge and the target
     assert "EUR" not in filtered.split("Currency")[-1].split("Stage")[0]
+
+
+def test_counts_of_large_results_are_cached_until_the_data_changes(
+    client: TestClient, demo: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(browse, "CACHE_MIN_ROWS", 1)  # the demo's 11 count as "large"
+    monkeypatch.setattr(browse, "_cache", OrderedDict())  # nothing from other tests
+    with selects(engine) as cold:
+        assert "In progress 4" in _text(client.get("/commitments").text)
+    with selects(engine) as warm:
+        assert "In progress 4" in _text(client.get("/commitments").text)
+    # The total and the six facets (seven queries or more) came from the cache.
+    assert len(warm) <= len(cold) - 7, (len(cold), len(warm))
+
+    # Another filter state has its own entry: computed, not served from the first.
+    with selects(engine) as other:
+        assert _count(client.get("/commitments?status=in_progress").text) == 4
+    assert len(other) >= len(cold) - 1
+
+    # A change to the data (here a status) invalidates every entry at once.
+    moved = demo.scalars(
+        select(Commitment)
+        .where(Commitment.status == "not_yet_assessed", Commitment.state == "published")
+        .limit(1)
+    ).one()
+    moved.status = "in_progress"
+    demo.commit()
+    with selects(engine) as after:
+        page = _text(client.get("/commitments").text)
+    assert "In progress 5" in page
+    assert "Not yet assessed 6" in page
+    assert len(after) == len(cold)
+    assert _count(client.get("/commitments?status=in_progress").text) == 5
+
+
+def test_list_rows_are_loaded_in_a_fixed_number_of_queries(
+    client: TestClient, demo: Session, engine: Engine
+) -> None:
+    """Actors, money and tags of a page come in one query each, however many rows."""
+    with selects(engine) as two:
+        assert len(_titles(client.get("/commitments?size=2").text)) == 2
+    with selects(engine) as eleven:
+        page = client.get("/commitments?size=11").text
+    assert len(_titles(page)) == DEMO_TITLES
+    assert len(eleven) == len(two)
+    assert "UK Home Office" in page  # a maker, loaded with its link
+    assert "€31.4 million pledge" in _text(page)  # its money flow, loaded for the page
 
 
 def test_facet_links_toggle_filters(client: TestClient, demo: Session) -> None:

@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.csvutil import cell, neutralise, restore_text, rows_to_csv
+from app.csvutil import (
+    cell,
+    minor_units_cell,
+    neutralise,
+    restore_text,
+    rows_to_csv,
+    text_cell,
+    text_rows_to_csv,
+)
+from app.money import MoneyError, from_minor_units
 
 
 @pytest.mark.parametrize(
@@ -51,3 +60,45 @@ def test_large_documents_stream_in_chunks() -> None:
     chunks = list(rows_to_csv(["n"], ([i] for i in range(50_000))))
     assert len(chunks) > 1
     assert all(len(c) < 70_000 for c in chunks)
+
+
+# The commitments export converts cells by column type (text_cell,
+# minor_units_cell) and writes whole chunks (text_rows_to_csv): each must give
+# exactly what cell() and rows_to_csv give, or the download would change.
+
+
+@given(st.one_of(st.none(), st.text()))
+def test_text_cell_is_cell_for_text(value: str | None) -> None:
+    assert text_cell(value) == cell(value)
+
+
+@given(
+    st.integers(min_value=0, max_value=10**30),
+    st.sampled_from(["EUR", "JPY", "KWD", "GBP", "CLF", "KRW"]),
+)
+def test_minor_units_cell_is_cell_of_from_minor_units(minor: int, currency: str) -> None:
+    assert minor_units_cell(minor, currency) == cell(from_minor_units(minor, currency))
+
+
+def test_minor_units_cell_keeps_from_minor_units_errors() -> None:
+    with pytest.raises(MoneyError):
+        minor_units_cell(-1, "EUR")
+    with pytest.raises(TypeError):
+        minor_units_cell(True, "EUR")  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), st.text(), st.integers()), min_size=3, max_size=3),
+        max_size=20,
+    ),
+    st.booleans(),
+)
+def test_text_rows_to_csv_writes_what_rows_to_csv_writes(
+    rows: list[list[object]], bom: bool
+) -> None:
+    header = ["a", "b", "c"]
+    expected = "".join(rows_to_csv(header, rows, bom=bom))
+    converted = [[cell(value) for value in row] for row in rows]
+    chunks = [converted[:7], converted[7:], []]
+    assert "".join(text_rows_to_csv(header, chunks, bom=bom)) == expected

@@ -87,7 +87,8 @@ def test_validation_messages_keep_what_was_typed(
     page = text_of(response.text)
     assert "Nothing was saved" in page
     assert "Title is required" in page
-    assert "choose at least one made by" in page
+    # The summary names the field by its label, not its internal name.
+    assert '<a href="#f-makers">Made by</a>: choose at least one' in response.text
     assert "is not a period I can read" in page
     assert 'value="the 31st of Smarch"' in response.text
     assert ">Kept</textarea>" in response.text
@@ -583,7 +584,7 @@ def test_removing_a_quoted_money_flow_removes_its_quotes_into_the_history(
         select(MoneyFlow).where(MoneyFlow.id.in_(select(Citation.money_flow_id)))
     ).first()
     assert flow is not None
-    flow_id = flow.id
+    flow_id, commitment_id = flow.id, flow.commitment_id
     quote_ids = demo.scalars(select(Citation.id).where(Citation.money_flow_id == flow_id)).all()
     removed = post(client, f"/money-flows/{flow_id}/delete")
     assert removed.status_code == 303
@@ -595,6 +596,9 @@ def test_removing_a_quoted_money_flow_removes_its_quotes_into_the_history(
         )
     ).all()
     assert set(quote_ids) <= set(gone)
+    # The commitment's history still tells of the quote that went with its flow.
+    history = client.get(f"/commitments/{commitment_id}/history", headers=HTML)
+    assert text_of(history.text).count("Removed citation") == len(quote_ids)
 
 
 HOSTILE = [

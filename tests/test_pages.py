@@ -6,12 +6,13 @@ import datetime as dt
 import re
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
 from app.models import Commitment, MoneyFlow
 from app.vocab import PublicationState
+from tests.sql_helpers import selects
 
 
 def _funding_pledge(session: Session) -> Commitment:
@@ -144,6 +145,34 @@ def test_pages_never_lazy_load(client: TestClient, demo: Session) -> None:
         assert client.get(f"/commitments/{commitment.id}").status_code == 200
 
 
+def test_commitment_page_queries_only_the_collections_it_has(
+    client: TestClient, demo: Session, engine: Engine
+) -> None:
+    """One query for a bare commitment; one more per collection it has, never per row."""
+    bare = Commitment(
+        kind="target",
+        title="Nothing attached",
+        announced_on=dt.date(2024, 1, 1),
+        state=PublicationState.published,
+    )
+    demo.add(bare)
+    demo.commit()
+    with selects(engine) as statements:
+        response = client.get(f"/commitments/{bare.id}")
+    assert response.status_code == 200
+    assert "No source quoted" in response.text
+    assert "Not reviewed yet" in response.text
+    assert len(statements) == 1, statements
+
+    pledge = _funding_pledge(demo)
+    with selects(engine) as statements:
+        response = client.get(f"/commitments/{pledge.id}")
+    assert "€31.4 million promised; no payment recorded" in response.text
+    # The commitment, then its tags, quotes, money flows and reviews: one query each
+    # however many rows (their quotes and sources are joined into the same query).
+    assert 2 <= len(statements) <= 5, statements
+
+
 def test_a_payment_in_another_currency_is_not_shown_as_paid_of_nothing(
     client: TestClient, demo: Session
 ) -> None:
@@ -163,3 +192,17 @@ def test_a_payment_in_another_currency_is_not_shown_as_paid_of_nothing(
     assert "£28.1 million paid; no pledge or commitment recorded in GBP" in page
     assert "of £0.00 promised" not in page
     assert "€31.4 million promised; no payment recorded" in page
+
+
+def test_reloading_a_commitment_keeps_its_collections_in_memory(demo: Session) -> None:
+    """Loading again in the same session (as the API does after a write) never replaces
+    a collection already loaded, just as selectinload would not."""
+    from app.services import commitments
+
+    pledge = commitments.get_commitment(demo, _funding_pledge(demo).id)
+    assert pledge is not None
+    extra = MoneyFlow(stage="disbursement", amount_minor=5, currency="EUR")
+    pledge.money_flows.append(extra)  # pending: not flushed (autoflush is off)
+    again = commitments.get_commitment(demo, pledge.id)
+    assert again is pledge
+    assert extra in again.money_flows

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Strict, StrictBool, create_model
 from pydantic import Field as Schema
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,9 @@ router = APIRouter(prefix="/api/v1", tags=["v1"], responses=v1.ERRORS)
 NO_NUL = r"^[^\x00]*$"
 LONGEST_TEXT = 200_000  # the forms' own cap on a field (app.web.editing.MAX_FIELD)
 TAG = Annotated[str, Schema(min_length=1, max_length=100, pattern=r"^[^,\x00]*$")]
-Id = Annotated[int, Schema(ge=1, le=MAX_ID)]
+# Strict: JSON true is not actor 1, and "4" is not a number (the forms' text
+# is typed; a script's JSON should be too).
+Id = Annotated[int, Strict(), Schema(ge=1, le=MAX_ID)]
 
 
 def _json_field(f: forms.Field) -> tuple[Any, str]:
@@ -45,7 +47,7 @@ def _json_field(f: forms.Field) -> tuple[Any, str]:
         return list[Id], "Tied to these commitment numbers."
     match f.kind:
         case "checkbox":
-            return bool, description
+            return StrictBool, description
         case "multiselect":
             return list[Id], description + " (actor ids)"
         case "date":
@@ -53,10 +55,10 @@ def _json_field(f: forms.Field) -> tuple[Any, str]:
         case "id":
             return Id, description
         case "int":
-            return Annotated[int, Schema(ge=0, le=999_999_999)], description
+            return Annotated[int, Strict(), Schema(ge=0, le=999_999_999)], description
         case "select" if f.choices_key:
             return Id, description + f" (one of /api/v1/{f.choices_key})"
-        case "select" if all(value.isdigit() for value, _ in f.choices):
+        case "select" if f.choices and all(value.isdigit() for value, _ in f.choices):
             return Literal[tuple(int(value) for value, _ in f.choices)], description
         case "select":
             return Literal[tuple(value for value, _ in f.choices)], description
@@ -140,11 +142,14 @@ RequiredIfMatch = Annotated[
     Header(
         alias="If-Match",
         max_length=50,
-        description="The record's ETag as last read. Required: without it the change is "
-        "refused with 428; a stale one is refused with 412.",
+        description="The record's ETag as last read. Required (and not *): without it the "
+        "change is refused with 428; a stale one is refused with 412.",
     ),
 ]
 
+# Removing a quote, flow or observation takes no If-Match: it has no version
+# to keep, and the change history keeps what it said.
+CHILD_DELETE_ERRORS: dict[int | str, dict[str, Any]] = {403: v1.PROBLEM}
 CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
     **v1.WRITE_ERRORS,
     428: v1.PROBLEM,
@@ -249,6 +254,7 @@ def _register(noun: records.Noun) -> None:
     ) -> BaseModel:
         entity = load(session, record_id, caller)
         version = _required_version(if_match, entity, label)
+        _not_deleted(entity, label)
         raw = records.current_text(session, noun, entity)
         raw.update(_as_form_text(noun, cast(BaseModel, body).model_dump(exclude_unset=True)))
         checked = records.check(session, noun, raw, entity.id)
@@ -340,6 +346,8 @@ def _register_state_change(
             _admin_only(caller)
         entity = load(session, record_id, caller)
         version = _version_if_given(if_match, entity, label)
+        if action != "restore":
+            _not_deleted(entity, label)
         now = request.app.state.clock.now()
         account_id = caller.account.id
         try:
@@ -411,13 +419,19 @@ def _version_if_given(if_match: str | None, entity: Any, label: str) -> int:
 
 
 def _required_version(if_match: str | None, entity: Any, label: str) -> int:
-    if if_match is None:
+    # "*" would match any version and skip the very check If-Match is for.
+    if if_match is None or if_match.strip() == "*":
         raise HTTPException(
             428,
-            f"send 'If-Match' with the {label}'s ETag (from GET), so a change made "
-            "since you read it is not overwritten",
+            f"send 'If-Match' with the {label}'s ETag (from GET; not *), so a change "
+            "made since you read it is not overwritten",
         )
     return _version_if_given(if_match, entity, label)
+
+
+def _not_deleted(entity: Any, label: str) -> None:
+    if entity.deleted_at is not None:
+        raise HTTPException(409, f"the {label} is deleted; restore it first")
 
 
 def _stale(label: str) -> HTTPException:
@@ -486,14 +500,15 @@ def create_citation(
     "/citations/{citation_id}",
     status_code=204,
     response_class=Response,
-    responses=v1.WRITE_ERRORS,
+    responses=CHILD_DELETE_ERRORS,
     summary="Remove a quote",
 )
 def delete_citation(citation_id: RecordId, session: SessionDep, caller: v1.WriterDep) -> Response:
     """Remove a quote for good (administrators only); the change history keeps its text."""
     _admin_only(caller)
     citation = session.get(Citation, citation_id)
-    if citation is None or records.commitment_of(session, citation) is None:
+    commitment = records.commitment_of(session, citation) if citation else None
+    if citation is None or commitment is None or commitment.deleted_at is not None:
         raise HTTPException(404, f"there is no quote {citation_id} of a commitment")
     records.remove_citation(session, citation, account_id=caller.account.id)
     return Response(status_code=204)
@@ -503,7 +518,7 @@ def delete_citation(citation_id: RecordId, session: SessionDep, caller: v1.Write
     "/money-flows/{money_flow_id}",
     status_code=204,
     response_class=Response,
-    responses=v1.WRITE_ERRORS,
+    responses=CHILD_DELETE_ERRORS,
     summary="Remove a money flow",
 )
 def delete_money_flow(
@@ -517,7 +532,7 @@ def delete_money_flow(
     _admin_only(caller)
     flow = session.get(MoneyFlow, money_flow_id)
     commitment = session.get(Commitment, flow.commitment_id) if flow else None
-    if flow is None or commitment is None:
+    if flow is None or commitment is None or commitment.deleted_at is not None:
         raise HTTPException(404, f"there is no money flow {money_flow_id}")
     editing.delete_child(
         session, flow, account_id=caller.account.id, public=changes.is_public(commitment)
@@ -567,7 +582,7 @@ def create_observation(
     "/observations/{observation_id}",
     status_code=204,
     response_class=Response,
-    responses=v1.WRITE_ERRORS,
+    responses=CHILD_DELETE_ERRORS,
     summary="Remove an observation",
 )
 def delete_observation(
@@ -577,7 +592,7 @@ def delete_observation(
     _admin_only(caller)
     observation = session.get(Observation, observation_id)
     indicator = session.get(Indicator, observation.indicator_id) if observation else None
-    if observation is None or indicator is None:
+    if observation is None or indicator is None or indicator.deleted_at is not None:
         raise HTTPException(404, f"there is no observation {observation_id}")
     editing.delete_child(
         session, observation, account_id=caller.account.id, public=changes.is_public(indicator)

@@ -85,7 +85,7 @@ def _queue_item(item: review_queue.QueueItem) -> rs.QueueItemRead:
     )
 
 
-@router.get("/reviews/due", response_model=rs.ReviewQueueRead)
+@router.get("/reviews/due", response_model=rs.ReviewQueueRead, summary="Reviews due")
 def review_queue_json(
     session: SessionDep,
     caller: CallerDep,
@@ -154,7 +154,7 @@ def _change(item: feeds.ChangeItem) -> rs.ChangeRead:
     )
 
 
-@router.get("/changes", response_model=rs.ChangePageRead)
+@router.get("/changes", response_model=rs.ChangePageRead, summary="Changes")
 def change_list_json(
     session: SessionDep,
     caller: CallerDep,
@@ -200,7 +200,7 @@ def _history_route(key: str, model: Any) -> None:
         f"/{key}/{{record_id}}/history",
         response_model=rs.HistoryRead,
         name=f"{label}_history_json",
-        summary=f"History of a {label}",
+        summary=f"History of {'an' if label[0] in 'aeiou' else 'a'} {label}",
     )
     def history(record_id: RecordId, session: SessionDep, caller: CallerDep) -> rs.HistoryRead:
         """Every recorded change of this record, newest first, with the values before and after.
@@ -372,7 +372,7 @@ def _funding_flow(line: funding.FlowLine) -> rs.FundingFlowRead:
     )
 
 
-@router.get("/funding", response_model=rs.FundingReportRead)
+@router.get("/funding", response_model=rs.FundingReportRead, summary="Funding report")
 def funding_json(
     request: Request,
     session: SessionDep,
@@ -432,7 +432,10 @@ def funding_json(
     that cannot be read, or an actor that does not exist, is a 400 naming it.
     """
     # The page's own parsing: reads the same names from the query string.
-    query = web_funding._query(request, session)
+    # Write tokens may name draft actors; readers only published ones.
+    query = web_funding._query(
+        request, session, include_drafts=caller is not None and caller.can_write
+    )
     report = funding.funding_report(session, query)
     suffix = f"?{query.query_string}" if query.query_string else ""
     return rs.FundingReportRead(
@@ -466,15 +469,16 @@ def funding_json(
 # ------------------------------------------------------------ dashboard
 
 
-@router.get("/totals", response_model=rs.TotalsRead)
+@router.get("/totals", response_model=rs.TotalsRead, summary="Dashboard totals")
 def totals_json(
     session: SessionDep, settings: SettingsDep, today: TodayDep, caller: CallerDep
 ) -> rs.TotalsRead:
     """What the dashboard (`/`) shows, from the same services.
 
     Exact totals of published commitments' money flows per currency and
-    stage — different currencies and stages are never added together —
-    with how many flows each; commitments per delivery status; the review
+    stage — different currencies and stages are never added together,
+    and pledges and commitments of superseded commitments are left out, as in
+    `/funding` — with how many flows each; commitments per delivery status; the review
     queue's counts; the reviews coming due; the latest public changes.
     """
     window = settings.pledges_review_due_days

@@ -22,7 +22,7 @@ from app.models import (
     Source,
 )
 from app.periods import Period
-from app.services import browse, catalogue, commitments, editing, rates, tokens, totals
+from app.services import browse, catalogue, commitments, derived, editing, rates, tokens, totals
 from app.services.reviews import EvidenceInput, ReviewError, record_review
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
 from app.web import forms, records
@@ -184,7 +184,7 @@ def commitment_read(
         money_flows=[_flow(request, f) for f in c.money_flows],
         citations=[citation_read(ci) for ci in c.citations],
         reviews=[_review(r) for r in c.reviews],
-        unsourced=not c.citations,
+        unsourced=derived.is_unsourced(c),
     )
 
 
@@ -337,15 +337,20 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         max_length=50,
-        description="The commitment's ETag (its version). A stale one is refused with 412.",
+        description="The record's ETag as last read (for money and reviews: the commitment's). "
+        "Optional here; a stale one is refused with 412.",
     ),
 ]
 
 
 def etag_matches(if_match: str, version: int) -> bool:
-    """Whether an If-Match value names this version ("3", W/"3" or a list of them)."""
-    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
-    return str(version) in wanted
+    """Whether an If-Match value names this version ("3", or a list like "2", "3").
+
+    If-Match compares strong tags only (RFC 9110 13.1.1): a weak one, W/"3",
+    never matches, and the server never sends weak tags.
+    """
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    return f'"{version}"' in wanted or str(version) in wanted
 
 
 def editable_commitment(session: Session, commitment_id: int, if_match: str | None) -> Commitment:
@@ -527,7 +532,7 @@ def change_money_flow(
         Header(
             alias="If-Match",
             max_length=50,
-            description="The flow's version (its `version` field). Required; stale: 412.",
+            description="The flow's version (its `version` field). Required, not *; stale: 412.",
         ),
     ] = None,
 ) -> schemas.MoneyFlowRead:
@@ -540,9 +545,9 @@ def change_money_flow(
     commitment = session.get(Commitment, flow.commitment_id) if flow else None
     if flow is None or commitment is None or commitment.deleted_at is not None:
         raise HTTPException(404, f"there is no money flow {money_flow_id}")
-    if if_match is None:
-        raise HTTPException(428, "send 'If-Match' with the flow's version, from GET")
-    if if_match.strip() != "*" and not etag_matches(if_match, flow.version):
+    if if_match is None or if_match.strip() == "*":
+        raise HTTPException(428, "send 'If-Match' with the flow's version, from GET (not *)")
+    if not etag_matches(if_match, flow.version):
         raise HTTPException(
             412, f"the money flow is at version {flow.version}, not {if_match}; fetch it again"
         )

@@ -38,6 +38,26 @@ def _published(
 # ---------------------------------------------------------------- sources
 
 
+def visible_citation(include_drafts: bool) -> ColumnElement[bool]:
+    """A citation of a record readers may see.
+
+    The commitment quoted — or the commitment of the money flow or review, or
+    the indicator of the observation — must itself be visible: a quote must
+    not reveal a draft's title, an indicator's name, or that they exist.
+    """
+    visible_commitments = select(Commitment.id).where(*visible(include_drafts))
+    visible_indicators = select(Indicator.id).where(*_published(Indicator, include_drafts))
+    flow_commitment = select(MoneyFlow.commitment_id).where(MoneyFlow.id == Citation.money_flow_id)
+    review_commitment = select(Review.commitment_id).where(Review.id == Citation.review_id)
+    observed = select(Observation.indicator_id).where(Observation.id == Citation.observation_id)
+    return (
+        Citation.commitment_id.in_(visible_commitments)
+        | flow_commitment.scalar_subquery().in_(visible_commitments)
+        | review_commitment.scalar_subquery().in_(visible_commitments)
+        | observed.scalar_subquery().in_(visible_indicators)
+    )
+
+
 @dataclass(frozen=True)
 class SourceRow:
     source: Source
@@ -47,7 +67,10 @@ class SourceRow:
 def list_sources(session: Session, *, include_drafts: bool = False) -> tuple[list[SourceRow], int]:
     """Sources, newest publication first (at most LIST_LIMIT), and how many there are."""
     counts = (
-        select(Citation.source_id, func.count().label("n")).group_by(Citation.source_id).subquery()
+        select(Citation.source_id, func.count().label("n"))
+        .where(visible_citation(include_drafts))
+        .group_by(Citation.source_id)
+        .subquery()
     )
     query = (
         select(Source, func.coalesce(counts.c.n, 0))
@@ -77,22 +100,13 @@ def get_source(
     source = session.scalars(
         select(Source)
         .where(Source.id == source_id, *_published(Source, include_drafts))
-        .options(selectinload(Source.publisher_actor))
+        # A draft or deleted publisher is not named (the page shows the
+        # publisher as written, if any, without a link).
+        .options(selectinload(Source.publisher_actor.and_(*_published(Actor, include_drafts))))
     ).one_or_none()
     if source is None:
         return None
-    # Only citations of records readers may see: the supported commitment (or
-    # the commitment of the flow or review) must itself be visible.
-    flow_commitment = select(MoneyFlow.commitment_id).where(MoneyFlow.id == Citation.money_flow_id)
-    review_commitment = select(Review.commitment_id).where(Review.id == Citation.review_id)
-    visible_commitments = select(Commitment.id).where(*visible(include_drafts))
-    citation_where = [
-        Citation.source_id == source_id,
-        (Citation.observation_id.is_not(None))
-        | Citation.commitment_id.in_(visible_commitments)
-        | flow_commitment.scalar_subquery().in_(visible_commitments)
-        | review_commitment.scalar_subquery().in_(visible_commitments),
-    ]
+    citation_where = [Citation.source_id == source_id, visible_citation(include_drafts)]
     citations = list(
         session.scalars(
             select(Citation)

@@ -22,6 +22,7 @@ from app.models import (
     Observation,
     Review,
 )
+from app.services import feeds
 from app.vocab import ChangeAction, PublicationState
 
 # Columns that change on every write and say nothing a reader needs.
@@ -133,9 +134,17 @@ def record(
 
 
 def recent_public(session: Session, limit: int = 10) -> list[ChangeRecord]:
+    """The latest changes readers may see, for the dashboard and /api/v1/totals.
+
+    The same rule as /changes and its feeds (`feeds.public_conditions`): a
+    change recorded as public whose record — or the commitment, indicator or
+    source it belongs to — is published and not deleted *now*. Checking only
+    `is_public` kept "Published commitment X" on the dashboard after X was
+    withdrawn to draft.
+    """
     query = (
         select(ChangeRecord)
-        .where(ChangeRecord.is_public.is_(True))
+        .where(*feeds.public_conditions(feeds.ChangeFilters()))
         .order_by(ChangeRecord.occurred_at.desc(), ChangeRecord.id.desc())
         .limit(limit)
     )

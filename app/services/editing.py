@@ -34,6 +34,7 @@ from app.models import (
     Observation,
     Source,
     Tag,
+    utcnow,
 )
 from app.services import changes
 from app.vocab import ChangeAction, PublicationState
@@ -126,6 +127,11 @@ def update(
     after = {**changes.snapshot(entity), **extra_after}
     if after == before:
         return False
+    # Touch the row even when only links changed (tags, makers, an indicator's
+    # commitments): the UPDATE is what raises the version and checks it, so a
+    # stale edit of the links is refused like a stale edit of the columns.
+    if hasattr(entity, "updated_at"):
+        entity.updated_at = utcnow()
     try:
         session.flush()
     except StaleDataError:
@@ -334,15 +340,19 @@ def actor_ids(commitment: Commitment) -> dict[str, Any]:
 
 
 def set_tags(session: Session, commitment: Commitment, names: list[str]) -> dict[str, Any]:
-    tags: list[Tag] = []
+    # One tag per slug: "Patrols" and "patrols " are the same tag, and the
+    # session does not autoflush, so a tag added above is not found by a query.
+    by_slug: dict[str, Tag] = {}
     for name in names:
         slug = "-".join(name.lower().split())[:100]
+        if not slug or slug in by_slug:
+            continue
         tag = session.scalars(select(Tag).where(Tag.slug == slug)).one_or_none()
         if tag is None:
             tag = Tag(slug=slug, name=name[:100])
             session.add(tag)
-        if tag not in tags:
-            tags.append(tag)
+        by_slug[slug] = tag
+    tags = list(by_slug.values())
     commitment.tags = tags
     return {"tags": sorted(tag.name for tag in tags)}
 
@@ -445,18 +455,27 @@ def child_ids_of_commitment(session: Session, commitment_id: int) -> dict[str, l
     if flow_ids:
         subject = or_(subject, Citation.money_flow_id.in_(flow_ids))
     citation_ids = set(session.scalars(select(Citation.id).where(subject)))
-    # Removed flows and citations: their last record says which commitment they had.
-    for change in session.scalars(
-        select(ChangeRecord).where(
-            ChangeRecord.entity_type.in_(("money_flows", "citations")),
-            ChangeRecord.action == ChangeAction.delete,
-        )
-    ):
-        before = change.before or {}
-        if before.get("commitment_id") == commitment_id or before.get("money_flow_id") in flow_ids:
-            (flow_ids if change.entity_type == "money_flows" else citation_ids).add(
-                change.entity_id
+    # Removed flows and citations: their last record says which commitment they
+    # had. Flows first, whatever the order of the records: a quote removed with
+    # its flow names only the flow.
+    removed = list(
+        session.scalars(
+            select(ChangeRecord).where(
+                ChangeRecord.entity_type.in_(("money_flows", "citations")),
+                ChangeRecord.action == ChangeAction.delete,
             )
+        )
+    )
+    for change in removed:
+        before = change.before or {}
+        if change.entity_type == "money_flows" and before.get("commitment_id") == commitment_id:
+            flow_ids.add(change.entity_id)
+    for change in removed:
+        before = change.before or {}
+        if change.entity_type == "citations" and (
+            before.get("commitment_id") == commitment_id or before.get("money_flow_id") in flow_ids
+        ):
+            citation_ids.add(change.entity_id)
     return {"money_flows": sorted(flow_ids), "citations": sorted(citation_ids)}
 
 

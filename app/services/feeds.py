@@ -5,8 +5,10 @@ Readers see a change only when all of these hold:
   draft never become public);
 * its kind of record is one readers can see (never accounts or API tokens);
 * the record — and, for a money flow, review, observation or citation, the
-  record it belongs to — is published and not deleted *now*. A commitment that
-  was published and later unpublished takes its history out of the feeds.
+  record it belongs to (for a quote of a flow, review or observation: that
+  record's commitment or indicator) — is published and not deleted *now*.
+  A commitment that was published and later unpublished takes its history
+  out of the feeds.
 """
 
 from __future__ import annotations
@@ -20,7 +22,17 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Account, ChangeRecord, Commitment, Indicator, Publishable, Source
+from app.models import (
+    Account,
+    ChangeRecord,
+    Commitment,
+    Indicator,
+    MoneyFlow,
+    Observation,
+    Publishable,
+    Review,
+    Source,
+)
 from app.models import Actor as ActorModel
 from app.vocab import ChangeAction, PublicationState
 
@@ -59,6 +71,13 @@ _PARENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("source_id", "sources"),
     ),
 }
+# Quotes of a money flow, review or observation: the snapshot key naming that
+# record, its id and owner columns, and the publishable kind that owns it.
+_OWNED_VIA: tuple[tuple[str, Any, Any, str], ...] = (
+    ("money_flow_id", MoneyFlow.id, MoneyFlow.commitment_id, "commitments"),
+    ("review_id", Review.id, Review.commitment_id, "commitments"),
+    ("observation_id", Observation.id, Observation.indicator_id, "indicators"),
+)
 # Never shown in a diff, whatever the record.
 _HIDDEN_FIELDS = frozenset({"password_hash", "token_hash", "full_text", "content_hash", "email"})
 
@@ -129,6 +148,21 @@ def public_conditions(filters: ChangeFilters) -> list[ColumnElement[bool]]:
                     )
                 )
             )
+    # A quote of a flow, review or observation names the commitment or
+    # indicator it belongs to: hidden when that record is hidden now.
+    for key, id_column, owner_column, owner_type in _OWNED_VIA:
+        child_id = func.coalesce(
+            ChangeRecord.after[key].as_integer(), ChangeRecord.before[key].as_integer()
+        )
+        owner_id = select(owner_column).where(id_column == child_id).scalar_subquery()
+        conditions.append(
+            not_(
+                and_(
+                    ChangeRecord.entity_type == "citations",
+                    _hidden(_PUBLISHABLE[owner_type], owner_id),
+                )
+            )
+        )
     if filters.entity_type is not None:
         conditions.append(ChangeRecord.entity_type == filters.entity_type)
     if filters.entity_id is not None:

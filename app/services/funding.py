@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import money, periods
 from app.models import MAX_ID, Actor, Citation, Commitment, MoneyFlow
+from app.services import derived
 from app.services.commitments import visible
 from app.services.conversion import Conversion, RateBook, RateUsed, round_to_minor
-from app.vocab import AmountQualifier, DeliveryStatus, FlowStage
+from app.vocab import AmountQualifier, FlowStage, PublicationState
 
 STAGE_LABELS: Final = {
     FlowStage.pledge: "pledged",
@@ -40,8 +41,8 @@ STAGE_LABELS: Final = {
     FlowStage.expenditure: "spent",
 }
 # Stages that are promises: a superseded commitment's promises are replaced by
-# its successor's. Money paid or spent stays paid and spent.
-PROMISE_STAGES: Final = frozenset({FlowStage.pledge, FlowStage.commitment})
+# its successor's (the rule lives in derived, shared with the dashboard's totals).
+PROMISE_STAGES: Final = derived.PROMISE_STAGES
 FLOW_LIST_LIMIT: Final = 500
 
 
@@ -88,17 +89,29 @@ class FundingQuery:
         return "/funding?" + urlencode({**self.params(), **overrides})
 
 
-def _find_actor(session: Session, text: str, what: str) -> Actor:
+def _find_actor(session: Session, text: str, what: str, *, include_drafts: bool) -> Actor:
+    """The actor named by id or exact name (or short name).
+
+    Readers may only name published actors: a draft is answered exactly like
+    an actor that does not exist, so the report never confirms that it does.
+    """
     text = text.strip()
+    allowed: list[ColumnElement[bool]] = [Actor.deleted_at.is_(None)]
+    if not include_drafts:
+        allowed.append(Actor.state == PublicationState.published)
     if text.isascii() and text.isdigit():
-        actor = session.get(Actor, int(text)) if int(text) <= MAX_ID else None
-        if actor is None or actor.deleted_at is not None:
+        actor = (
+            session.scalars(select(Actor).where(Actor.id == int(text), *allowed)).one_or_none()
+            if int(text) <= MAX_ID
+            else None
+        )
+        if actor is None:
             raise FundingQueryError(f"{what}: there is no actor {text}")
         return actor
     lowered = text.lower()
     candidates = [
         a
-        for a in session.scalars(select(Actor).where(Actor.deleted_at.is_(None)))
+        for a in session.scalars(select(Actor).where(*allowed))
         if lowered in {a.name.lower(), (a.short_name or "").lower()}
     ]
     if not candidates:
@@ -108,14 +121,27 @@ def _find_actor(session: Session, text: str, what: str) -> Actor:
     return candidates[0]
 
 
-def parse_query(session: Session, raw: Mapping[str, str | None]) -> FundingQuery:
-    """Read report parameters (from a URL or the command line); FundingQueryError if bad."""
+def parse_query(
+    session: Session, raw: Mapping[str, str | None], *, include_drafts: bool = False
+) -> FundingQuery:
+    """Read report parameters (from a URL or the command line); FundingQueryError if bad.
+
+    `include_drafts` lets editors name draft actors (the report still counts
+    published commitments only); readers may name published actors only.
+    """
 
     def get(name: str) -> str:
         return (raw.get(name) or "").strip()
 
-    provider = _find_actor(session, get("provider"), "provider") if get("provider") else None
-    receiver = _find_actor(session, get("receiver"), "receiver") if get("receiver") else None
+    def actor(name: str) -> Actor | None:
+        return (
+            _find_actor(session, get(name), name, include_drafts=include_drafts)
+            if get(name)
+            else None
+        )
+
+    provider = actor("provider")
+    receiver = actor("receiver")
     stage = None
     if get("stage"):
         try:
@@ -586,13 +612,14 @@ def funding_report(
             MoneyFlow.provider_id,
             Commitment.announced_on,
             Commitment.status,
+            derived.counted_in_totals_sql(),
         )
         .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
         .where(*conditions)
         .order_by(MoneyFlow.value_on, MoneyFlow.id)
     ).all()
 
-    # Which commitments have been replaced, and by what.
+    # What replaced each superseded commitment (to name it beside its flows).
     successor_of: dict[int, int] = {
         old: new
         for new, old in session.execute(
@@ -609,7 +636,7 @@ def funding_report(
     stages = {stage.value: stage for stage in FlowStage}
     for row in rows_:
         (fid, cid, stage, minor, currency, qualifier, value_on, p_start, p_end, provider_id,
-         announced_on, status) = row  # fmt: skip
+         announced_on, status, counts) = row  # fmt: skip
         facts = FlowFacts(
             fid, cid, stages[stage], minor, currency, qualifier, value_on, p_start, p_end,
             provider_id, announced_on, status,
@@ -624,8 +651,7 @@ def funding_report(
             and (query.period.end is None or bucket.end <= query.period.end)
         ):
             continue
-        replaced = facts.commitment_id in successor_of or facts.status == DeliveryStatus.superseded
-        if replaced and facts.stage in PROMISE_STAGES:
+        if not counts:  # a promise of a superseded commitment
             excluded.append(facts)
         else:
             counted.append(facts)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.models import Commitment, MoneyFlow
 from app.money import from_minor_units
+from app.services import derived
 from app.vocab import FlowStage, PublicationState
 
 _SPLIT = 10**9
@@ -51,12 +52,20 @@ class StageTotal:
 def flow_totals(
     session: Session, *, where: list[ColumnElement[bool]] | None = None
 ) -> list[StageTotal]:
-    """Totals per (currency, stage) over published commitments' flows, filtered by `where`."""
+    """Totals per (currency, stage) over published commitments' flows, filtered by `where`.
+
+    Counted like the funding report: promises (pledges, binding commitments)
+    of superseded commitments are left out (`derived.counted_in_totals_sql`).
+    """
     high, low = exact_sum_columns(MoneyFlow.amount_minor)
     query: Select[Any] = (
         select(MoneyFlow.currency, MoneyFlow.stage, high, low, func.count())
         .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
-        .where(Commitment.state == PublicationState.published, Commitment.deleted_at.is_(None))
+        .where(
+            Commitment.state == PublicationState.published,
+            Commitment.deleted_at.is_(None),
+            derived.counted_in_totals_sql(),
+        )
         .group_by(MoneyFlow.currency, MoneyFlow.stage)
         .order_by(MoneyFlow.currency, MoneyFlow.stage)
     )

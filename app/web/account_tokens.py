@@ -42,7 +42,8 @@ class TokenForm:
     errors: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> tuple[str, TokenScope, int] | None:
-        name = self.name.strip()
+        # NUL never means anything in a form, and PostgreSQL refuses it in text.
+        name = self.name.replace("\x00", "").strip()
         if not name:
             self.errors["name"] = "Give the token a name, e.g. “nightly import”."
         elif len(name) > NAME_MAX:

@@ -26,6 +26,8 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.models import Account
 from app.vocab import Role
@@ -116,12 +118,19 @@ def signed_in_email(request: Request) -> str | None:
     return email if isinstance(email, str) else None
 
 
-def get_optional_account(request: Request, session: SessionDep) -> Account | None:
+async def get_optional_account(request: Request, session: SessionDep) -> Account | None:
+    # Async, so an anonymous request (no cookie, or a bad one) is answered on
+    # the event loop without a thread-pool round trip; only reading the
+    # account from the database goes to a worker thread.
     data = read_session(
         request.app.state.settings.pledges_secret_key, request.cookies.get(SESSION_COOKIE)
     )
     if data is None or not isinstance(data.get("a"), int):
         return None
+    return await run_in_threadpool(_signed_in_account, session, data)
+
+
+def _signed_in_account(session: Session, data: dict[str, Any]) -> Account | None:
     account = session.get(Account, data["a"])
     if (
         account is None
@@ -135,7 +144,7 @@ def get_optional_account(request: Request, session: SessionDep) -> Account | Non
 OptionalAccountDep = Annotated[Account | None, Depends(get_optional_account)]
 
 
-def get_editor(account: OptionalAccountDep) -> Account:
+async def get_editor(account: OptionalAccountDep) -> Account:
     if account is None:
         raise LoginRequired()
     if account.role not in (Role.editor, Role.admin):
@@ -146,7 +155,7 @@ def get_editor(account: OptionalAccountDep) -> Account:
 EditorDep = Annotated[Account, Depends(get_editor)]
 
 
-def get_admin(account: EditorDep) -> Account:
+async def get_admin(account: EditorDep) -> Account:
     if account.role != Role.admin:
         raise HTTPException(403, "Only administrators may do this.")
     return account

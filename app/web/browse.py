@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app import charts
-from app.csvutil import rows_to_csv
+from app.csvutil import text_rows_to_csv
 from app.services import browse, catalogue, derived
 from app.services.browse import BadQuery, ListQuery
 from app.web.auth import OptionalAccountDep
@@ -95,14 +95,14 @@ def commitment_csv(request: Request, settings: SettingsDep, today: TodayDep) -> 
         # The response outlives the request's session, so the stream reads in
         # its own read-only session, closed when the last row is sent.
         with factory() as session:
-            rows = browse.csv_rows(
+            chunks = browse.csv_chunks(
                 session,
                 query,
                 today=today,
                 window_days=settings.pledges_review_due_days,
                 base_url=base_url,
             )
-            yield from rows_to_csv(browse.CSV_HEADER, rows, bom=True)
+            yield from text_rows_to_csv(browse.CSV_HEADER, chunks, bom=True)
             session.rollback()
 
     return StreamingResponse(

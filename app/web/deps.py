@@ -21,17 +21,20 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+# The small dependencies below are `async def` on purpose: FastAPI runs a plain
+# `def` dependency in the thread pool, and each of those hand-offs (to a worker
+# thread and back to the event loop) cost more than the function itself.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def get_templates(request: Request) -> Jinja2Templates:
     templates: Jinja2Templates = request.app.state.templates
     return templates
 
 
-def get_today(request: Request) -> dt.date:
+async def get_today(request: Request) -> dt.date:
     today: dt.date = request.app.state.clock.today()
     return today
 

@@ -34,6 +34,7 @@ from app.models import (
     MoneyFlow,
     Observation,
     Source,
+    deadline_fiscal_month,
 )
 from app.vocab import (
     ActorKind,
@@ -127,7 +128,7 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
                 raise ValueError("choose from the list")
             ids.append(int(value))
         if f.required and not ids:
-            raise ValueError(f"choose at least one {f.label.lower()}")
+            raise ValueError("choose at least one")
         return ids
     if not text:
         if f.required:
@@ -291,8 +292,12 @@ COMMITMENT_FIELDS = [
 ]
 
 
-def commitment_values(state: FormState) -> dict[str, Any]:
-    """Columns from a checked commitment form; period messages go into state.errors."""
+def commitment_values(state: FormState, fiscal_start_month: int = 1) -> dict[str, Any]:
+    """Columns from a checked commitment form; period messages go into state.errors.
+
+    A deadline written as a financial year ("FY2023-24") is read in the first
+    maker's financial year (`fiscal_start_month`).
+    """
     v = state.values
     values: dict[str, Any] = {
         key: v.get(key)
@@ -323,7 +328,7 @@ def commitment_values(state: FormState) -> dict[str, Any]:
             values["announced_precision"] = period.precision.value
         except periods.PeriodError as exc:
             state.errors["announced"] = str(exc)
-    deadline = _period(state, "deadline")
+    deadline = _period(state, "deadline", fiscal_start_month)
     values["deadline_start_on"] = deadline.start if deadline else None
     values["deadline_end_on"] = deadline.end if deadline else None
     values["deadline_precision"] = deadline.precision.value if deadline else None
@@ -379,7 +384,14 @@ def commitment_typed(c: Commitment) -> Raw:
             c.announced_precision,
         )
     ]
-    raw["deadline"] = [period_label(c.deadline_start_on, c.deadline_end_on, c.deadline_precision)]
+    raw["deadline"] = [
+        period_label(
+            c.deadline_start_on,
+            c.deadline_end_on,
+            c.deadline_precision,
+            deadline_fiscal_month(c.deadline_start_on, c.deadline_precision),
+        )
+    ]
     raw["is_additional"] = ["on"] if c.is_additional else []
     raw["makers"] = [str(a.id) for a in c.makers]
     raw["recipients"] = [str(a.id) for a in c.recipients]
@@ -397,7 +409,11 @@ def _end(c: Commitment) -> dt.date | None:
     }.get(precision)
     if months is None:
         return start
-    return periods.add_months(start, months) - dt.timedelta(days=1)
+    try:
+        return periods.add_months(start, months) - dt.timedelta(days=1)
+    except (periods.PeriodError, ValueError, OverflowError):
+        # The last month, quarter or year of the calendar (9999): it ends with it.
+        return dt.date.max
 
 
 # ------------------------------------------------------------- money flows
@@ -713,6 +729,9 @@ def observation_values(state: FormState) -> dict[str, Any]:
         state.errors["value"] = "at most six decimal places"
     if v.get("quote") and not v.get("source_id"):
         state.errors["source_id"] = "a quote needs its source"
+    elif v.get("source_id") and not v.get("quote"):
+        # A source is recorded through a quote of it; without one it would be dropped.
+        state.errors["quote"] = "quote the words from the source, or leave the source empty"
     return {
         "value": value,
         "qualifier": v.get("qualifier"),

@@ -16,6 +16,7 @@ from app.csvutil import rows_to_csv
 from app.models import Actor
 from app.services import funding, rates
 from app.vocab import FlowStage, PublicationState
+from app.web.auth import OptionalAccountDep
 from app.web.deps import SessionDep, SettingsDep, TemplatesDep, currency_filter
 
 router = APIRouter()
@@ -23,13 +24,14 @@ router = APIRouter()
 _PARAMS = ("provider", "receiver", "stage", "period", "currency", "by", "convert_to", "rates")
 
 
-def _query(request: Request, session: Session) -> funding.FundingQuery:
+def _query(request: Request, session: Session, *, include_drafts: bool) -> funding.FundingQuery:
+    """The report's parameters; readers (not signed in) may name published actors only."""
     raw = {name: request.query_params.get(name) for name in _PARAMS}
     for name, value in raw.items():
         if value is not None and len(value) > 300:
             raise HTTPException(400, f"{name}: too long")
     try:
-        return funding.parse_query(session, raw)
+        return funding.parse_query(session, raw, include_drafts=include_drafts)
     except funding.FundingQueryError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -65,7 +67,11 @@ def _charts(report: funding.FundingReport, locale: str) -> list[tuple[funding.Ch
 
 @router.get("/funding", response_class=HTMLResponse, summary="Funding report")
 def funding_report(
-    request: Request, session: SessionDep, templates: TemplatesDep, settings: SettingsDep
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+    account: OptionalAccountDep,
 ) -> HTMLResponse:
     """Money pledged, committed, disbursed and spent, per currency, stage and year.
 
@@ -78,7 +84,7 @@ def funding_report(
     report: funding.FundingReport | None = None
     error: str | None = None
     try:
-        query = _query(request, session)
+        query = _query(request, session, include_drafts=account is not None)
     except HTTPException as exc:
         # A refused filter is shown on the form, with what was typed, not as an error page.
         query, error = funding.FundingQuery(), str(exc.detail)
@@ -114,9 +120,11 @@ def funding_report(
 
 
 @router.get("/funding.csv", summary="Funding report as CSV")
-def funding_report_csv(request: Request, session: SessionDep) -> StreamingResponse:
+def funding_report_csv(
+    request: Request, session: SessionDep, account: OptionalAccountDep
+) -> StreamingResponse:
     """The figures of /funding with the same parameters, one row per year, currency and stage."""
-    query = _query(request, session)
+    query = _query(request, session, include_drafts=account is not None)
     report = funding.funding_report(session, query)
     body = rows_to_csv(funding.CSV_HEADER, funding.csv_rows(report))
     return StreamingResponse(

@@ -71,15 +71,17 @@ def commitment_detail(
     Readers see published commitments; signed-in editors also see drafts.
     """
     editor = account is not None
-    commitment = commitments.get_commitment(session, commitment_id, include_drafts=editor)
-    if commitment is None:
+    page = commitments.commitment_page(session, commitment_id, include_drafts=editor)
+    if page is None:
         raise HTTPException(404, f"There is no published commitment {commitment_id}.")
+    commitment = page.commitment
     context = {
         "c": commitment,
-        "children": commitments.children_of(session, commitment, include_drafts=editor),
-        "indicators": commitments.indicators_of(session, commitment),
+        "children": page.children,
+        "indicators": page.indicators,
         "progress": totals.progress_by_currency(commitment.money_flows),
         "overdue": derived.is_overdue(commitment, today),
+        "unsourced": derived.is_unsourced(commitment),
         "today": today,
     }
     return templates.TemplateResponse(request, "commitments/detail.html", context)

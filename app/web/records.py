@@ -127,7 +127,12 @@ class Checked:
 def check(session: Session, noun: Noun, raw: forms.Raw, own_id: int | None) -> Checked:
     """Parse the text, work out the columns, and check that the records it names exist."""
     state = forms.parse_form(noun.fields, raw)
-    values = noun.values(state)
+    if noun.key == "commitments":
+        makers = state.values.get("makers") or []
+        fiscal = forms.fiscal_start_of(_provider(session, makers[0])) if makers else 1
+        values = forms.commitment_values(state, fiscal)
+    else:
+        values = noun.values(state)
     _check_references(session, noun, state, own_id)
     return Checked(state, values, _relations(session, noun, state))
 
