@@ -14,12 +14,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 from markupsafe import Markup, escape
 
 WIDTH = 640
+NARROW_WIDTH = 320  # horizontal bars: fits a dashboard card at about full size
 HEIGHT = 260
+# Text size in the SVG's own units. Pages never scale a chart below 85% of its width
+# (style.css sizes them by their viewBox width), so 13 units are at least 11 CSS pixels.
+FONT_SIZE = 13
+MAX_INTERVALS = 5
 MARGIN_LEFT = 64
 MARGIN_RIGHT = 16
 MARGIN_TOP = 16
@@ -51,9 +56,32 @@ def nice_ceiling(value: Decimal) -> Decimal:
     return Decimal(10).scaleb(exponent)  # pragma: no cover - the loop always returns
 
 
-def _frame(title: str, description: str, body: list[str]) -> Markup:
+def nice_scale(value: Decimal, *, integers: bool = False) -> tuple[Decimal, Decimal]:
+    """(axis maximum, tick step) for values up to `value`.
+
+    The step is the smallest 1, 2, 2.5 or 5 × 10^k giving at most five intervals,
+    so ticks read 0, 2, 4, 6, 8 or 0, 10m, 20m, 30m, 40m, never 0, 2, 5, 8, 10.
+    With `integers` (counts) the step is a whole number.
+    """
+    if value <= 0:
+        value = Decimal(1)
+    exponent = (value / MAX_INTERVALS).adjusted()
+    for power in (exponent - 1, exponent, exponent + 1, exponent + 2):
+        for mantissa in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5)):
+            step = mantissa.scaleb(power)
+            if integers and step != step.to_integral_value():
+                continue
+            intervals = (value / step).to_integral_value(rounding=ROUND_CEILING)
+            if intervals <= MAX_INTERVALS:
+                return step * intervals, step
+    raise AssertionError("unreachable: a step of 10^(k+2) always fits")  # pragma: no cover
+
+
+def _frame(
+    title: str, description: str, body: list[str], width: int = WIDTH, height: int = HEIGHT
+) -> Markup:
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">',
         f"<title>{escape(title)}</title>",
         f"<desc>{escape(description)}</desc>",
@@ -63,13 +91,14 @@ def _frame(title: str, description: str, body: list[str]) -> Markup:
     return Markup("".join(parts))  # noqa: S704 - every piece of text above is escaped
 
 
-def _axes(maximum: Decimal, format_value: _Formatter) -> list[str]:
+def _axes(maximum: Decimal, step: Decimal, format_value: _Formatter) -> list[str]:
     plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     lines = []
-    for i in range(5):
-        fraction = Decimal(i) / 4
+    intervals = int(maximum / step)
+    for i in range(intervals + 1):
+        fraction = Decimal(i) / intervals
         y = MARGIN_TOP + plot_height * (1 - fraction)
-        label = format_value(maximum * fraction)
+        label = format_value(step * i)
         lines.append(
             f'<line class="chart-grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" '
             f'y1="{_n(y)}" y2="{_n(y)}"/>'
@@ -83,6 +112,15 @@ def _plain(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+def _text_width(text: str) -> Decimal:
+    """A generous estimate of a label's width in SVG units (no font metrics on the server)."""
+    return Decimal(len(text)) * FONT_SIZE * Decimal("0.62")
+
+
+def _all_integers(values: Sequence[Decimal]) -> bool:
+    return all(v == v.to_integral_value() for v in values)
+
+
 def bar_chart(
     title: str,
     categories: Sequence[str],
@@ -91,14 +129,25 @@ def bar_chart(
     description: str,
     format_value: _Formatter | None = None,
 ) -> Markup:
-    """Grouped vertical bars: one group per category, one bar per series."""
+    """Grouped vertical bars: one group per category, one bar per series.
+
+    A single series of up to twelve categories (a status breakdown) is drawn as
+    horizontal bars instead, names beside them and values at their ends: it fits
+    a narrow card at full size. When a sequence of categories (years) is too
+    crowded to label each, every n-th is labelled; each bar keeps its own text
+    alternative.
+    """
     fmt = format_value or _plain
     values = [v for s in series for v in s.values if v is not None]
-    maximum = nice_ceiling(max(values, default=Decimal(0)))
     plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
-    plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
-    body = _axes(maximum, fmt)
     group_width = Decimal(plot_width) / max(len(categories), 1)
+    widest = max((_text_width(c) for c in categories), default=Decimal(0))
+    if len(series) == 1 and 0 < len(categories) <= 12:
+        return _horizontal_bars(title, categories, series[0], description=description, fmt=fmt)
+    maximum, step = nice_scale(max(values, default=Decimal(0)), integers=_all_integers(values))
+    plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    body = _axes(maximum, step, fmt)
+    label_every = max(1, int(((widest + 8) / group_width).to_integral_value(ROUND_CEILING)))
     bar_width = group_width * Decimal("0.8") / max(len(series), 1)
     for ci, category in enumerate(categories):
         group_x = MARGIN_LEFT + group_width * ci + group_width * Decimal("0.1")
@@ -114,6 +163,8 @@ def bar_chart(
                 f'width="{_n(bar_width)}" height="{_n(height)}">'
                 f"<title>{escape(s.name)}, {escape(category)}: {escape(fmt(value))}</title></rect>"
             )
+        if ci % label_every:
+            continue
         label_x = MARGIN_LEFT + group_width * ci + group_width / 2
         body.append(
             f'<text class="chart-axis" x="{_n(label_x)}" y="{HEIGHT - MARGIN_BOTTOM + 16}" '
@@ -121,6 +172,38 @@ def bar_chart(
         )
     body.extend(_legend(series))
     return _frame(title, description, body)
+
+
+def _horizontal_bars(
+    title: str, categories: Sequence[str], series: Series, *, description: str, fmt: _Formatter
+) -> Markup:
+    """One bar per category, its name on the left and its value at the end; NARROW_WIDTH wide."""
+    width, row, top = NARROW_WIDTH, 26, 8
+    label_width = min(Decimal(150), max(_text_width(c) for c in categories) + 8)
+    values = [v for v in series.values if v is not None]
+    maximum = max(values, default=Decimal(0)) or Decimal(1)
+    value_room = max((_text_width(fmt(v)) for v in values), default=Decimal(0)) + 8
+    bar_room = width - MARGIN_RIGHT - label_width - value_room
+    body = []
+    for ci, category in enumerate(categories):
+        y = top + row * ci
+        body.append(
+            f'<text class="chart-axis" x="{_n(label_width - 6)}" y="{_n(y + 17)}" '
+            f'text-anchor="end">{escape(category)}</text>'
+        )
+        value = series.values[ci]
+        if value is None:
+            continue
+        length = bar_room * value / maximum
+        body.append(
+            f'<rect class="chart-series-0" x="{_n(label_width)}" y="{_n(y + 4)}" '
+            f'width="{_n(length)}" height="{row - 8}">'
+            f"<title>{escape(series.name)}, {escape(category)}: {escape(fmt(value))}</title></rect>"
+            f'<text class="chart-axis" x="{_n(label_width + length + 6)}" y="{_n(y + 17)}">'
+            f"{escape(fmt(value))}</text>"
+        )
+    height = top * 2 + row * len(categories)
+    return _frame(title, description, body, width, height)
 
 
 def line_chart(
@@ -132,10 +215,11 @@ def line_chart(
 ) -> Markup:
     """One series of labelled points joined by a line (e.g. an indicator over time)."""
     fmt = format_value or _plain
-    maximum = nice_ceiling(max((v for _, v in points), default=Decimal(0)))
+    values = [v for _, v in points]
+    maximum, tick = nice_scale(max(values, default=Decimal(0)), integers=_all_integers(values))
     plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
-    body = _axes(maximum, fmt)
+    body = _axes(maximum, tick, fmt)
     step = Decimal(plot_width) / max(len(points), 1)
     coordinates = []
     for i, (label, value) in enumerate(points):

@@ -93,7 +93,10 @@ def report_funding(
         str | None, typer.Option(help="pledge, commitment, disbursement or expenditure.")
     ] = None,
     period: Annotated[
-        str | None, typer.Option(help="Years within this period: 2020, FY2020-21, 2019-01-01/..")
+        str | None,
+        typer.Option(
+            help="Years within this period: 2020, FY2020-21, 2019-01-01/.., 2014/.., ../2020"
+        ),
     ] = None,
     by: Annotated[str, typer.Option(help="calendar-year or fiscal-year (the provider's).")] = (
         "calendar-year"

@@ -40,7 +40,7 @@ def test_funding_pledge_page_shows_amount_quote_source_and_review(
     )
     assert "Home Office, 28 November 2020 — para 8" in page  # publisher, date, locator
     assert "due by 28 May 2021" in page
-    assert "€31.4 million promised; nothing paid yet" in page
+    assert "€31.4 million promised; no payment recorded" in page
 
 
 def test_commitment_list_shows_published_commitments(client: TestClient, demo: Session) -> None:
@@ -167,7 +167,7 @@ def test_commitment_page_queries_only_the_collections_it_has(
     pledge = _funding_pledge(demo)
     with selects(engine) as statements:
         response = client.get(f"/commitments/{pledge.id}")
-    assert "€31.4 million promised; nothing paid yet" in response.text
+    assert "€31.4 million promised; no payment recorded" in response.text
     # The commitment, then its tags, quotes, money flows and reviews: one query each
     # however many rows (their quotes and sources are joined into the same query).
     assert 2 <= len(statements) <= 5, statements
@@ -189,9 +189,9 @@ def test_a_payment_in_another_currency_is_not_shown_as_paid_of_nothing(
     )
     demo.commit()
     page = _text(client.get(f"/commitments/{pledge.id}").text)
-    assert "£28.1 million paid; nothing was promised in GBP" in page
+    assert "£28.1 million paid; no pledge or commitment recorded in GBP" in page
     assert "of £0.00 promised" not in page
-    assert "€31.4 million promised; nothing paid yet" in page
+    assert "€31.4 million promised; no payment recorded" in page
 
 
 def test_reloading_a_commitment_keeps_its_collections_in_memory(demo: Session) -> None:

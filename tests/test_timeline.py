@@ -116,7 +116,7 @@ def test_plan_page_shows_dates_with_wording_and_precision(
     # Test clock: 15 January 2021.
     assert (
         "Deadline “This plan will be effective in the coming days” — "
-        "about 28 Nov – 12 Dec 2020 fuzzy passed without delivery" in page
+        "about 28 Nov – 12 Dec 2020 fuzzy passed; delivery not assessed" in page
     )
     assert "Next review “Within the next 6 months” — by 28 May 2021 scheduled" in page
     assert "Not reviewed yet." in page

@@ -217,6 +217,11 @@ class ChangePage:
     next_before: int | None
 
 
+def page_of(record: ChangeRecord) -> str | None:
+    """The page of the record a change is about (or of its parent), when it has one."""
+    return _path(record)
+
+
 def _path(record: ChangeRecord) -> str | None:
     if record.entity_type in _PAGES:
         return f"/{_PAGES[record.entity_type]}/{record.entity_id}"

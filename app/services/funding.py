@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import heapq
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -152,15 +153,35 @@ def parse_query(
     period = None
     if get("period"):
         fy_month = _fiscal_month(session, provider) if provider else 1
+        # Ranges of whole calendar years as people type them: "2014/..", "2014-", "since
+        # 2014", "../2020", "until 2020", "2014/2020". A period's range needs full dates
+        # at its ends, so the years become 1 January and 31 December.
+        text = get("period")
+        year = r"([0-9]{4})"
+        since = re.fullmatch(
+            rf"(?:(?:since|from)\s+{year}|{year}\s*(?:/\s*\.\.|\.\.|-|–|\+|onwards))", text, re.I
+        )
+        until = re.fullmatch(
+            rf"(?:(?:until|till|to|up to)\s+{year}|\.\.\s*/?\s*{year})", text, re.I
+        )
+        between = re.fullmatch(rf"{year}\s*(?:/|\.\.|-|–|\s+to\s+)\s*{year}", text, re.I)
+        if since:
+            text = f"{since[1] or since[2]}-01-01/.."
+        elif until:
+            text = f"../{until[1] or until[2]}-12-31"
+        elif between:
+            text = f"{between[1]}-01-01/{between[2]}-12-31"
         try:
-            period = periods.parse_period(get("period"), fy_month)
+            period = periods.parse_period(text, fy_month)
         except periods.PeriodError as exc:
             if provider is None and "fiscal years here start in January" in str(exc):
                 raise FundingQueryError(
                     f"period: {get('period')!r} is a fiscal year, whose months depend on the "
                     "provider; choose a provider, or give dates such as 2020-04-01/2021-03-31"
                 ) from None
-            raise FundingQueryError(f"period: {exc}") from None
+            raise FundingQueryError(
+                f"period: {exc} (open ranges: '2014/..' since 2014, '../2020' until 2020)"
+            ) from None
     currency = None
     if get("currency"):
         try:

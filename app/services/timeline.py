@@ -103,7 +103,11 @@ def _deadline_note(c: Commitment, today: dt.date, locale: str) -> DatedNote | No
         return None
     fuzzy = deadline.precision is periods.Precision.FUZZY
     if derived.is_overdue(c, today):
-        state, text = "overdue", "passed without delivery"
+        # Not yet assessed means nobody has looked: never read it as "nothing was done".
+        if c.status == DeliveryStatus.not_yet_assessed:
+            state, text = "overdue", "passed; delivery not assessed"
+        else:
+            state, text = "overdue", "passed without delivery"
     elif deadline.end is not None and deadline.end < today:
         state, text = "passed", "passed"
     else:

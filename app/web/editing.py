@@ -26,6 +26,7 @@ from app.models import (
     Source,
 )
 from app.services import changes, editing, reviews
+from app.services.names import Names, names_for, referenced_ids
 from app.web import forms, records
 from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
 from app.web.deps import SessionDep, TemplatesDep, TodayDep
@@ -289,8 +290,23 @@ def _register(noun: Noun) -> None:
         return templates.TemplateResponse(
             request,
             "edit/history.html",
-            {"entity": entity, "noun": noun, "entries": entries, "account": account},
+            {
+                "entity": entity,
+                "noun": noun,
+                "entries": entries,
+                "account": account,
+                "names": _history_names(session, entries, account),
+            },
         )
+
+
+def _history_names(session: Session, entries: list[Any], account: Any) -> Names:
+    """Names of the records the history's snapshots point at, as far as the viewer may see."""
+    return names_for(
+        session,
+        referenced_ids(entry.change for entry in entries),
+        include_drafts=account is not None,
+    )
 
 
 def _record_page(
@@ -1207,7 +1223,13 @@ def rate_history(
     return templates.TemplateResponse(
         request,
         "edit/history.html",
-        {"entity": rate, "noun": noun, "entries": entries, "account": account},
+        {
+            "entity": rate,
+            "noun": noun,
+            "entries": entries,
+            "account": account,
+            "names": _history_names(session, entries, account),
+        },
     )
 
 

@@ -76,13 +76,22 @@ def funding_report(
     """Money pledged, committed, disbursed and spent, per currency, stage and year.
 
     Parameters: `provider`, `receiver` (actor id or name; includes the actor's
-    sub-units), `stage`, `period` (e.g. 2020, FY2020-21, 2019-01-01/..),
+    sub-units), `stage`, `period` (e.g. 2020, FY2020-21, 2019-01-01/.., 2014/.., ../2020),
     `currency` (flows in this currency only), `by` (calendar-year or
     fiscal-year: the provider's), `convert_to` (a reporting currency; converted
     figures are approximate) and `rates` (one rate table by name).
     """
-    query = _query(request, session, include_drafts=account is not None)
-    report = funding.funding_report(session, query)
+    report: funding.FundingReport | None = None
+    error: str | None = None
+    try:
+        query = _query(request, session, include_drafts=account is not None)
+    except HTTPException as exc:
+        # A refused filter is shown on the form, with what was typed, not as an error page.
+        query, error = funding.FundingQuery(), str(exc.detail)
+        form = {name: request.query_params.get(name) or "" for name in _PARAMS}
+    else:
+        report = funding.funding_report(session, query)
+        form = {**dict.fromkeys(_PARAMS, ""), "by": query.basis.value, **query.params()}
     actors = list(
         session.scalars(
             select(Actor)
@@ -98,11 +107,16 @@ def funding_report(
         "stage_labels": funding.STAGE_LABELS,
         "currencies": [code for code, _name in money.all_currencies()],
         "rate_tables": [name for name, *_ in rates.list_rates(session, per_page=1).sources],
-        "charts": _charts(report, settings.pledges_locale),
+        "charts": _charts(report, settings.pledges_locale) if report else [],
         "cell_anchor": funding.cell_anchor,
-        "groups": report.cell_lines(),
+        "groups": report.cell_lines() if report else {},
+        "form": form,
+        "error": error,
+        "error_field": error.split(":", 1)[0] if error else None,
     }
-    return templates.TemplateResponse(request, "funding/report.html", context)
+    return templates.TemplateResponse(
+        request, "funding/report.html", context, status_code=400 if error else 200
+    )
 
 
 @router.get("/funding.csv", summary="Funding report as CSV")

@@ -15,8 +15,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from app import money, periods
 from app.config import Settings
 from app.db import PACKAGE_DIR
-from app.services import timeline
+from app.services import feeds, timeline
 from app.vocab import AmountQualifier, DeliveryStatus
+from app.web import presenters
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
@@ -56,6 +57,11 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["qualifier_label"] = lambda q: AmountQualifier(q).label
     env.filters["humanise"] = lambda s: str(s).replace("_", " ")
     env.globals["site_name"] = "Pledge Tracker"
+    env.globals["change_page"] = feeds.page_of
+    env.globals["money_summary"] = partial(presenters.money_summary, locale=locale)
+    env.globals["history_value"] = partial(presenters.history_value, locale=locale)
+    env.filters["history_label"] = presenters.history_label
+    env.filters["fiscal_year"] = partial(presenters.fiscal_year_text, locale=locale)
     env.globals["status_timeline"] = partial(
         timeline.timeline_view, window_days=settings.pledges_review_due_days, locale=locale
     )
