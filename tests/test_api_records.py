@@ -604,7 +604,7 @@ def test_an_actor_or_source_shown_by_a_published_commitment_stays_published(
     actor_url = f"/api/v1/actors/{_home_office(demo)}"
     withdrawn = client.post(actor_url + "/unpublish", headers=auth)
     assert withdrawn.status_code == 409
-    assert "published commitments show this actor" in withdrawn.json()["detail"]
+    assert "published pages show this actor" in withdrawn.json()["detail"]
     etag = client.get(actor_url).headers["etag"]
     deleted = client.delete(actor_url, headers={**admin_auth, "If-Match": etag})
     assert deleted.status_code == 409
@@ -617,3 +617,27 @@ def test_an_actor_or_source_shown_by_a_published_commitment_stays_published(
     spare_url = f"/api/v1/sources/{spare.json()['source']['id']}"
     assert client.post(spare_url + "/publish", headers=auth).status_code == 200
     assert client.post(spare_url + "/unpublish", headers=auth).status_code == 200
+
+
+def test_a_source_quoted_only_by_an_observation_stays_published_with_its_indicator(
+    client: TestClient, demo: Session, auth: dict
+) -> None:
+    source = client.post("/api/v1/sources", json={"title": "Stats", "kind": "report"}, headers=auth)
+    url = f"/api/v1/sources/{source.json()['source']['id']}"
+    assert client.post(url + "/publish", headers=auth).status_code == 200
+    indicator = client.get("/api/v1/indicators").json()[0]
+    observed = client.post(
+        f"/api/v1/indicators/{indicator['id']}/observations",
+        json={
+            "value": "7",
+            "qualifier": "exact",
+            "period": "2022",
+            "source_id": source.json()["source"]["id"],
+            "quote": "seven",
+        },
+        headers=auth,
+    )
+    assert observed.status_code == 201, observed.text
+    refused = client.post(url + "/unpublish", headers=auth)
+    assert refused.status_code == 409
+    assert indicator["name"] in refused.json()["detail"]

@@ -32,6 +32,7 @@ from app.models import (
     IndicatorCommitment,
     MoneyFlow,
     Observation,
+    Review,
     Source,
     Tag,
     utcnow,
@@ -233,7 +234,8 @@ def publish_what_it_cites(
 
 
 def published_commitments_showing(session: Session, entity: Any) -> list[str]:
-    """Titles of published commitments whose pages show this actor or source (at most 3).
+    """Titles of published pages (commitments, and indicators for a source) that show
+    this actor or source: at most 3 of each.
 
     A published commitment must not show readers a record they cannot open
     (see `publish_what_it_cites`), so such a record stays published.
@@ -246,18 +248,38 @@ def published_commitments_showing(session: Session, entity: Any) -> list[str]:
         named = select(CommitmentActor.commitment_id).where(CommitmentActor.actor_id == entity.id)
         uses = or_(Commitment.id.in_(named), Commitment.id.in_(flows))
     elif isinstance(entity, Source):
+        quoted = select(Citation).where(Citation.source_id == entity.id).subquery()
         flow_quotes = select(MoneyFlow.commitment_id).where(
-            MoneyFlow.id.in_(select(Citation.money_flow_id).where(Citation.source_id == entity.id))
+            MoneyFlow.id.in_(select(quoted.c.money_flow_id))
         )
-        quotes = select(Citation.commitment_id).where(Citation.source_id == entity.id)
-        uses = or_(Commitment.id.in_(quotes), Commitment.id.in_(flow_quotes))
+        evidence = select(Review.commitment_id).where(Review.id.in_(select(quoted.c.review_id)))
+        uses = or_(
+            Commitment.id.in_(select(quoted.c.commitment_id)),
+            Commitment.id.in_(flow_quotes),
+            Commitment.id.in_(evidence),
+        )
+        # An indicator's page shows the quotes of its observations too.
+        indicators = list(
+            session.scalars(
+                select(Indicator.name)
+                .join(Observation, Observation.indicator_id == Indicator.id)
+                .where(
+                    Observation.id.in_(select(quoted.c.observation_id)),
+                    Indicator.state == PublicationState.published,
+                    Indicator.deleted_at.is_(None),
+                )
+                .distinct()
+                .limit(3)
+            )
+        )
     else:
         return []
-    return list(
+    titles = list(
         session.scalars(
             select(Commitment.title).where(uses, *shown).order_by(Commitment.id).limit(3)
         )
     )
+    return titles + (indicators if isinstance(entity, Source) else [])
 
 
 def _refuse_if_shown(session: Session, entity: Any, action: str) -> None:
@@ -265,7 +287,7 @@ def _refuse_if_shown(session: Session, entity: Any, action: str) -> None:
     if titles:
         listed = "; ".join(f"“{title}”" for title in titles)
         raise NotAllowed(
-            f"published commitments show this {_noun(entity)} ({listed}); "
+            f"published pages show this {_noun(entity)} ({listed}); "
             f"withdraw them first, or {action} it once none does"
         )
 
