@@ -30,6 +30,7 @@ from app.api.v1 import (
     _period,
     _stage_totals,
     citation_read,
+    stated_equivalent,
 )
 from app.models import Account, Actor, ChangeRecord, Commitment, Indicator, Source, Tag
 from app.services import changes, commitments, editing, feeds, funding, review_queue, totals
@@ -137,7 +138,10 @@ def review_queue_json(
 # ------------------------------------------------------------ changes
 
 
-def _change(item: feeds.ChangeItem) -> rs.ChangeRead:
+def _change(
+    item: feeds.ChangeItem, *, fields: list[rs.FieldChangeRead] | None = None
+) -> rs.ChangeRead:
+    """A change as JSON; `fields` replaces the feed's field list (a history's differences)."""
     record = item.record
     return rs.ChangeRead(
         id=record.id,
@@ -148,7 +152,9 @@ def _change(item: feeds.ChangeItem) -> rs.ChangeRead:
         summary=record.summary,
         who=item.who,
         url=item.path,
-        fields=[
+        fields=fields
+        if fields is not None
+        else [
             rs.FieldChangeRead(field=f.field, before=f.before, after=f.after) for f in item.fields
         ],
     )
@@ -243,21 +249,10 @@ def _history_entry(entry: editing.HistoryEntry, names: dict[int, str | None]) ->
     # The history page shows editors' e-mail addresses; the API names them as
     # the public change list does (feeds), so a script never collects e-mails.
     name = names.get(record.account_id) if record.account_id is not None else None
-    item = feeds._item(record, name)
-    return rs.ChangeRead(
-        id=record.id,
-        occurred_at=record.occurred_at,
-        action=record.action,
-        entity_type=record.entity_type,
-        entity_id=record.entity_id,
-        summary=record.summary,
-        who=item.who,
-        url=item.path,
-        fields=[
-            rs.FieldChangeRead(field=d.field, before=d.before, after=d.after)
-            for d in entry.differences
-        ],
-    )
+    fields = [
+        rs.FieldChangeRead(field=d.field, before=d.before, after=d.after) for d in entry.differences
+    ]
+    return _change(feeds._item(record, name), fields=fields)
 
 
 for _key, _model in _HISTORY_MODELS.items():
@@ -333,7 +328,6 @@ def _funding_flow(line: funding.FlowLine) -> rs.FundingFlowRead:
     # As on the page: the flow's own quotes, else its commitment's.
     citations = f.citations or c.citations
     conversion = line.conversion
-    equivalent = f.stated_equivalent
     return rs.FundingFlowRead(
         id=f.id,
         commitment=schemas.CommitmentRef(id=c.id, title=c.title, url=f"/commitments/{c.id}"),
@@ -350,11 +344,7 @@ def _funding_flow(line: funding.FlowLine) -> rs.FundingFlowRead:
         counted_by=line.attributed_by,
         provider=_actor(f.provider),
         receiver=_actor(f.receiver),
-        stated_equivalent=(
-            schemas.MoneyRead(amount=equivalent, currency=f.stated_equivalent_currency)
-            if equivalent is not None and f.stated_equivalent_currency
-            else None
-        ),
+        stated_equivalent=stated_equivalent(f),
         stated_equivalent_text=f.stated_equivalent_text,
         converted=(
             rs.ConversionRead(

@@ -103,8 +103,15 @@ def _commitment_ref(commitment: Commitment | None) -> schemas.CommitmentRef | No
     )
 
 
-def _flow(request: Request, flow: MoneyFlow) -> schemas.MoneyFlowRead:
+def stated_equivalent(flow: MoneyFlow) -> schemas.MoneyRead | None:
+    """The source's own equivalent of a flow in another currency, if it gave one."""
     equivalent = flow.stated_equivalent
+    if equivalent is None or not flow.stated_equivalent_currency:
+        return None
+    return schemas.MoneyRead(amount=equivalent, currency=flow.stated_equivalent_currency)
+
+
+def _flow(request: Request, flow: MoneyFlow) -> schemas.MoneyFlowRead:
     return schemas.MoneyFlowRead(
         id=flow.id,
         stage=flow.stage,
@@ -116,11 +123,7 @@ def _flow(request: Request, flow: MoneyFlow) -> schemas.MoneyFlowRead:
         period=_period(flow.period, flow.period_text),
         provider=_actor(flow.provider),
         receiver=_actor(flow.receiver),
-        stated_equivalent=(
-            schemas.MoneyRead(amount=equivalent, currency=flow.stated_equivalent_currency)
-            if equivalent is not None and flow.stated_equivalent_currency
-            else None
-        ),
+        stated_equivalent=stated_equivalent(flow),
         stated_equivalent_text=flow.stated_equivalent_text,
         notes=flow.notes,
         version=flow.version,
