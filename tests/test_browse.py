@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
-from app.models import Actor, Citation, Commitment, Source
+from app.models import Actor, Citation, Commitment, CommitmentActor, Source
 from app.services import browse
 from app.vocab import PublicationState
 from tests.sql_helpers import selects
@@ -225,6 +225,29 @@ def test_facet_counts_reflect_the_filters(client: TestClient, demo: Session) -> 
     filtered = _text(client.get("/commitments?kind=action").text)
     assert "Not yet assessed 5" in filtered  # 7 less the funding pledge and the target
     assert "EUR" not in filtered.split("Currency")[-1].split("Stage")[0]
+
+
+def test_the_for_facet_counts_recipients_and_follows_to_the_filter(
+    client: TestClient, demo: Session
+) -> None:
+    """Who a commitment is for is a facet like who made it (?recipient=)."""
+    html = client.get("/commitments").text
+    aside = html.split('<aside class="facets"')[1].split("</aside>")[0]
+    assert "<h2>For</h2>" in aside
+    link = re.search(r'href="(/commitments\?[^"]*recipient=(\d+)[^"]*)"', aside)
+    assert link
+    recipient = int(link.group(2))
+    expected = demo.scalar(
+        select(func.count(func.distinct(CommitmentActor.commitment_id)))
+        .join(Commitment, Commitment.id == CommitmentActor.commitment_id)
+        .where(
+            CommitmentActor.actor_id == recipient,
+            CommitmentActor.role == "recipient",
+            Commitment.state == "published",
+            Commitment.deleted_at.is_(None),
+        )
+    )
+    assert _count(client.get(link.group(1).replace("&amp;", "&")).text) == expected
 
 
 def test_counts_of_large_results_are_cached_until_the_data_changes(

@@ -796,7 +796,8 @@ def _counts(
 
 
 def _facets(session: Session, query: ListQuery, where: list[ColumnElement[bool]]) -> list[Facet]:
-    """Counts of the matching commitments by status, kind, currency, stage, tag and maker."""
+    """Counts of the matching commitments by status, kind, currency, stage, tag, maker
+    and recipient."""
     facets: list[Facet] = []
 
     def simple(name: str, label: str, column: Any, labels: dict[str, str]) -> None:
@@ -884,37 +885,41 @@ def _facets(session: Session, query: ListQuery, where: list[ColumnElement[bool]]
             ],
         )
     )
-    maker_rows = session.execute(
-        joined(
-            CommitmentActor.actor_id,
-            target=CommitmentActor,
-            # coalesce() hides the role from SQLite's planner, which would
-            # otherwise walk every maker link by the role index instead of
-            # looking up the (few) matching commitments' links by primary key.
-            on=and_(
-                CommitmentActor.commitment_id == Commitment.id,
-                func.coalesce(CommitmentActor.role, "") == "maker",
-            ),
-            distinct=False,
-        )
-        .order_by(literal_column("n").desc(), CommitmentActor.actor_id)
-        .limit(FACET_LIMIT)
-    ).all()
-    maker_names = dict(
-        session.execute(
-            select(Actor.id, Actor.name).where(Actor.id.in_([a for a, _ in maker_rows]))
+    for role, label, selected in (
+        ("maker", "Made by", query.maker),
+        ("recipient", "For", query.recipient),
+    ):
+        actor_rows = session.execute(
+            joined(
+                CommitmentActor.actor_id,
+                target=CommitmentActor,
+                # coalesce() hides the role from SQLite's planner, which would
+                # otherwise walk every link of the role by the role index instead
+                # of looking up the (few) matching commitments' links by primary key.
+                on=and_(
+                    CommitmentActor.commitment_id == Commitment.id,
+                    func.coalesce(CommitmentActor.role, "") == role,
+                ),
+                distinct=False,
+            )
+            .order_by(literal_column("n").desc(), CommitmentActor.actor_id)
+            .limit(FACET_LIMIT)
         ).all()
-    )
-    facets.append(
-        Facet(
-            "maker",
-            "Made by",
-            [
-                FacetValue(str(a), maker_names.get(a, f"#{a}"), n, a in query.maker)
-                for a, n in maker_rows
-            ],
+        names = dict(
+            session.execute(
+                select(Actor.id, Actor.name).where(Actor.id.in_([a for a, _ in actor_rows]))
+            ).all()
         )
-    )
+        facets.append(
+            Facet(
+                role,
+                label,
+                [
+                    FacetValue(str(a), names.get(a, f"#{a}"), n, a in selected)
+                    for a, n in actor_rows
+                ],
+            )
+        )
     return facets
 
 
