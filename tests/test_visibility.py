@@ -586,3 +586,32 @@ def test_changes_to_quotes_of_flows_and_observations_follow_their_owner(
     assert not {"Quoted q1", "Quoted q2"} & summaries()
     assert "Quoted q1" not in client.get("/changes", headers=HTML).text
     assert "Quoted q2" not in client.get("/changes.atom").text
+
+
+def test_readers_never_get_the_id_of_a_draft_parent_or_publisher(
+    client: TestClient, session: Session, clock: FixedClock
+) -> None:
+    """Not even an id: /api/v1/actors and /api/v1/sources leave draft links out."""
+    draft = Actor(name="Secret parent", kind="agency", state=PublicationState.draft)
+    session.add(draft)
+    session.flush()
+    child = Actor(
+        name="Visible child", kind="agency", parent_id=draft.id, state=PublicationState.published
+    )
+    source = Source(
+        title="Visible source",
+        kind="report",
+        publisher_actor_id=draft.id,
+        state=PublicationState.published,
+    )
+    session.add_all([child, source])
+    session.commit()
+    [listed] = [a for a in client.get("/api/v1/actors").json() if a["id"] == child.id]
+    assert listed["parent_id"] is None
+    assert client.get(f"/api/v1/actors/{child.id}").json()["actor"]["parent_id"] is None
+    assert "Secret parent" not in client.get(f"/actors/{child.id}").text
+    [shown] = [s for s in client.get("/api/v1/sources").json() if s["id"] == source.id]
+    assert shown["publisher_actor_id"] is None
+    writer = _token(session, clock, "write")
+    [seen] = [a for a in client.get("/api/v1/actors", headers=writer).json() if a["id"] == child.id]
+    assert seen["parent_id"] == draft.id

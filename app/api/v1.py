@@ -580,7 +580,8 @@ def _source_read(source: Source, citation_count: int) -> schemas.SourceRead:
         licence=source.licence,
         content_hash=source.content_hash,
         citation_count=citation_count,
-        publisher_actor_id=source.publisher_actor_id,
+        # Loaded only when the reader may see it (catalogue): never a draft's id.
+        publisher_actor_id=source.publisher_actor.id if source.publisher_actor else None,
         state=source.state,
         version=source.version,
     )
@@ -593,7 +594,7 @@ def _actor_read(actor: Actor) -> schemas.ActorRead:
         name=actor.name,
         kind=actor.kind,
         country_code=actor.country_code,
-        parent_id=actor.parent_id,
+        parent_id=actor.parent.id if actor.parent else None,
         short_name=actor.short_name,
         fiscal_year_start_month=actor.fiscal_year_start_month,
         description=actor.description,

@@ -76,6 +76,8 @@ def list_sources(session: Session, *, include_drafts: bool = False) -> tuple[lis
         select(Source, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.source_id == Source.id)
         .where(*_published(Source, include_drafts))
+        # As on a source's page: a draft or deleted publisher is not named.
+        .options(selectinload(Source.publisher_actor.and_(*_published(Actor, include_drafts))))
         .order_by(Source.published_on.desc().nulls_last(), Source.id.desc())
         .limit(LIST_LIMIT)
     )
@@ -149,6 +151,8 @@ def list_actors(session: Session, *, include_drafts: bool = False) -> list[Actor
     actors = session.scalars(
         select(Actor)
         .where(*_published(Actor, include_drafts))
+        # A draft or deleted parent is not shown to readers, not even its id.
+        .options(selectinload(Actor.parent.and_(*_published(Actor, include_drafts))))
         .order_by(Actor.name)
         .limit(LIST_LIMIT)
     )
@@ -177,7 +181,7 @@ def get_actor(
     actor = session.scalars(
         select(Actor)
         .where(Actor.id == actor_id, *_published(Actor, include_drafts))
-        .options(selectinload(Actor.parent))
+        .options(selectinload(Actor.parent.and_(*_published(Actor, include_drafts))))
     ).one_or_none()
     if actor is None:
         return None
