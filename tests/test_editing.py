@@ -706,3 +706,25 @@ def test_editors_see_drafts_in_the_list_and_page_marked_as_drafts(
     page = client.get(f"/commitments/{draft.id}")
     assert page.status_code == 200
     assert "Draft — not public" in page.text
+
+
+def test_makers_are_ticked_in_a_list_with_the_chosen_ones_first(
+    client: TestClient, demo: Session, editor: Account
+) -> None:
+    """A hundred actors stay usable: ticks, not a Ctrl-click list, and a kept choice on top."""
+    blank = client.get("/edit/commitments/new", headers=HTML).text
+    assert '<fieldset class="choices" id="f-makers">' in blank
+    assert '<select id="f-makers"' not in blank
+    french = demo.scalars(
+        select(Actor).where(Actor.name == "French Ministry of the Interior")
+    ).one()
+    refused = post(
+        client,
+        "/edit/commitments/new",
+        {"title": "", "kind": "action", "announced": "2021", "makers": str(french.id)},
+    )
+    assert refused.status_code == 422
+    makers = refused.text.split('id="f-makers"')[1].split("</fieldset>")[0]
+    first = re.search(r'<input type="checkbox" name="makers" value="(\d+)"( checked)?>', makers)
+    assert first
+    assert (int(first.group(1)), first.group(2)) == (french.id, " checked")
