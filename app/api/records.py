@@ -80,8 +80,8 @@ def _body_model(noun: records.Noun, *, partial: bool) -> type[BaseModel]:
         noun.label.title().replace(" ", "") + ("Changes" if partial else "Create"),
         noun.fields,
         (
-            f"The fields of {_a(noun.label)} to change; a field left out keeps its value, "
-            "null clears it."
+            f"The fields of {with_article(noun.label)} to change; a field left out keeps its "
+            "value, null clears it."
             if partial
             else f"A new {noun.label}, created as a draft."
         ),
@@ -229,8 +229,9 @@ def _register(noun: records.Noun) -> None:
         return answer(request, response, session, caller, entity)
 
     create.__doc__ = (
-        f"Create {_a(label)} as a draft, with the same checks as the form at /edit/{key}/new. "
-        "The creation appears in the change history. Returns the record and its ETag."
+        f"Create {with_article(label)} as a draft, with the same checks as the form at "
+        f"/edit/{key}/new. The creation appears in the change history. Returns the record "
+        "and its ETag."
     )
     router.add_api_route(
         f"/{key}",
@@ -239,7 +240,7 @@ def _register(noun: records.Noun) -> None:
         status_code=201,
         response_model=read_model,
         responses=v1.WRITE_ERRORS,
-        summary=f"Create {_a(label)}",
+        summary=f"Create {with_article(label)}",
         name=f"create_{label.replace(' ', '_')}",
     )
 
@@ -269,8 +270,8 @@ def _register(noun: records.Noun) -> None:
         return answer(request, response, session, caller, entity)
 
     change.__doc__ = (
-        f"Change some fields of {_a(label)}: the fields named in the body are set (null clears "
-        "one), the others keep their values, and the same checks as the form apply. "
+        f"Change some fields of {with_article(label)}: the fields named in the body are set "
+        "(null clears one), the others keep their values, and the same checks as the form apply. "
         "Needs `If-Match` with the ETag from the last read."
     )
     router.add_api_route(
@@ -279,7 +280,7 @@ def _register(noun: records.Noun) -> None:
         methods=["PATCH"],
         response_model=read_model,
         responses=CHANGE_ERRORS,
-        summary=f"Change {_a(label)}",
+        summary=f"Change {with_article(label)}",
         name=f"change_{label.replace(' ', '_')}",
     )
 
@@ -308,8 +309,8 @@ def _register(noun: records.Noun) -> None:
         return Response(status_code=204)
 
     delete.__doc__ = (
-        f"Delete {_a(label)} (administrators only). Nothing is erased: the record is hidden, "
-        "its history kept, and `POST …/restore` brings it back. Needs `If-Match`."
+        f"Delete {with_article(label)} (administrators only). Nothing is erased: the record "
+        "is hidden, its history kept, and `POST …/restore` brings it back. Needs `If-Match`."
     )
     router.add_api_route(
         f"/{key}/{{{label}_id}}",
@@ -318,7 +319,7 @@ def _register(noun: records.Noun) -> None:
         status_code=204,
         response_class=Response,
         responses=CHANGE_ERRORS,
-        summary=f"Delete {_a(label)}",
+        summary=f"Delete {with_article(label)}",
         name=f"delete_{label.replace(' ', '_')}",
     )
 
@@ -376,7 +377,7 @@ def _register_state_change(
             if noun.key == "commitments"
             else ""
         ),
-        "unpublish": f"Withdraw {_a(label)} to draft: readers no longer see it.",
+        "unpublish": f"Withdraw {with_article(label)} to draft: readers no longer see it.",
         "restore": f"Bring back a deleted {label} (administrators only).",
     }[action]
     router.add_api_route(
@@ -385,7 +386,7 @@ def _register_state_change(
         methods=["POST"],
         response_model=read_model,
         responses=v1.WRITE_ERRORS,
-        summary=f"{action.capitalize()} {_a(label)}",
+        summary=f"{action.capitalize()} {with_article(label)}",
         name=f"{action}_{label.replace(' ', '_')}",
     )
 
@@ -397,7 +398,7 @@ def _record_id(label: str) -> Any:
     ]
 
 
-def _a(label: str) -> str:
+def with_article(label: str) -> str:
     return ("an " if label[0] in "aeiou" else "a ") + label
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.api import report_schemas as rs
 from app.api import schemas
+from app.api.records import with_article
 from app.api.v1 import (
     ERRORS,
     CallerDep,
@@ -206,7 +207,7 @@ def _history_route(key: str, model: Any) -> None:
         f"/{key}/{{record_id}}/history",
         response_model=rs.HistoryRead,
         name=f"{label}_history_json",
-        summary=f"History of {'an' if label[0] in 'aeiou' else 'a'} {label}",
+        summary=f"History of {with_article(label)}",
     )
     def history(record_id: RecordId, session: SessionDep, caller: CallerDep) -> rs.HistoryRead:
         """Every recorded change of this record, newest first, with the values before and after.

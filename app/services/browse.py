@@ -647,6 +647,24 @@ def _apply(select_: Select[Any], where: list[ColumnElement[bool]]) -> Select[Any
     return select_.where(*where) if where else select_
 
 
+def _matching(
+    session: Session,
+    query: ListQuery,
+    today: dt.date,
+    window_days: int,
+    include_drafts: bool,
+) -> list[ColumnElement[bool]]:
+    """The conditions of the commitments a list query matches (search run once)."""
+    return conditions(
+        query,
+        dialect=session.get_bind().dialect.name,
+        today=today,
+        window_days=window_days,
+        include_drafts=include_drafts,
+        search_ids=_search_once(session, query),
+    )
+
+
 def list_page(
     session: Session,
     query: ListQuery,
@@ -658,15 +676,7 @@ def list_page(
     with_facets: bool = True,
 ) -> ListPage:
     """One page of commitments with total, facet counts and page tokens."""
-    dialect = session.get_bind().dialect.name
-    where = conditions(
-        query,
-        dialect=dialect,
-        today=today,
-        window_days=window_days,
-        include_drafts=include_drafts,
-        search_ids=_search_once(session, query),
-    )
+    where = _matching(session, query, today, window_days, include_drafts)
     spec = SORTS[query.sort]
     column = _sort_column(query)
     backwards = query.before is not None
@@ -970,14 +980,7 @@ def csv_chunks(
     constant however many rows match.
     """
     dialect = session.get_bind().dialect.name
-    where = conditions(
-        query,
-        dialect=dialect,
-        today=today,
-        window_days=window_days,
-        include_drafts=include_drafts,
-        search_ids=_search_once(session, query),
-    )
+    where = _matching(session, query, today, window_days, include_drafts)
     spec = SORTS[query.sort]
     column = _sort_column(query)
     order = [
