@@ -467,8 +467,17 @@ class MoneyFlow(Timestamped, Base):
         ),
         *_period_checks("period"),
         Index("ix_money_flows_currency_stage", "currency", "stage"),
-        # Browse: currency / stage filters and facets per commitment.
-        Index("ix_money_flows_commitment_currency", "commitment_id", "currency", "stage"),
+        # Browse: currency / stage filters and facets per commitment; with the
+        # amount and qualifier in the index, the commitments CSV sums a
+        # thousand commitments' money at a time from the index alone.
+        Index(
+            "ix_money_flows_commitment_totals",
+            "commitment_id",
+            "currency",
+            "stage",
+            "amount_minor",
+            "qualifier",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -650,6 +659,11 @@ class Citation(Timestamped, Base):
             name="exactly_one_subject",
         ),
         CheckConstraint("length(quote) > 0", name="quote_not_empty"),
+        # A subject's quotes, with their source in the index itself: the
+        # commitments CSV looks up the sources of a thousand commitments' (and
+        # their flows') quotes at a time without reading the quotes' text.
+        Index("ix_citations_commitment_source", "commitment_id", "source_id"),
+        Index("ix_citations_money_flow_source", "money_flow_id", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -658,10 +672,10 @@ class Citation(Timestamped, Base):
     # Where in the source: "para 8", "p. 12", "col. 345".
     locator: Mapped[str | None] = mapped_column(String(100))
     commitment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("commitments.id", ondelete="CASCADE"), index=True
+        ForeignKey("commitments.id", ondelete="CASCADE")
     )
     money_flow_id: Mapped[int | None] = mapped_column(
-        ForeignKey("money_flows.id", ondelete="CASCADE"), index=True
+        ForeignKey("money_flows.id", ondelete="CASCADE")
     )
     review_id: Mapped[int | None] = mapped_column(
         ForeignKey("reviews.id", ondelete="CASCADE"), index=True

@@ -7,6 +7,7 @@ the same codes that the database holds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -101,6 +102,26 @@ class AmountQualifier(StrEnum):
             "up_to": "up to",
             "at_least": "at least",
         }[self.value]
+
+
+def combined_qualifier(qualifiers: Iterable[str]) -> str:
+    """What a sum of amounts with these qualifiers is.
+
+    One "up to" makes the sum a ceiling and one "at least" a floor (both: "mixed");
+    otherwise one "approximately" makes it approximate.
+    """
+    found = set(qualifiers)
+    up_to = AmountQualifier.up_to in found
+    at_least = AmountQualifier.at_least in found
+    if up_to and at_least:
+        return "mixed"
+    if up_to:
+        return AmountQualifier.up_to.value
+    if at_least:
+        return AmountQualifier.at_least.value
+    if AmountQualifier.approximately in found:
+        return AmountQualifier.approximately.value
+    return AmountQualifier.exact.value
 
 
 class Role(StrEnum):

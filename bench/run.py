@@ -139,6 +139,11 @@ def main() -> None:
     parser.add_argument("--csv-runs", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--db", type=Path, default=BENCH / "bench.db")
+    parser.add_argument(
+        "--only",
+        metavar="WORD",
+        help="measure only the pages whose label contains WORD (e.g. --only csv)",
+    )
     args = parser.parse_args()
 
     datasette = BENCH / ".venv/bin/datasette"
@@ -208,7 +213,12 @@ def main() -> None:
         wait_for(f"http://127.0.0.1:{DS_PORT}/-/versions.json")
         versions = httpx.get(f"http://127.0.0.1:{DS_PORT}/-/versions.json").json()
         rows = []
-        for label, pt_path, ds_path in [*PAGES, CSV_PAGE]:
+        pages = [
+            page
+            for page in [*PAGES, CSV_PAGE]
+            if not args.only or args.only.lower() in page[0].lower()
+        ]
+        for label, pt_path, ds_path in pages:
             runs = args.csv_runs if label == CSV_PAGE[0] else args.runs
             pt_first, pt_times = measure(f"http://127.0.0.1:{PT_PORT}{pt_path}", runs)
             ds_first, ds_times = measure(f"http://127.0.0.1:{DS_PORT}{ds_path}", runs)

@@ -19,7 +19,16 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
-from app.models import Actor, Citation, Commitment, CommitmentActor, Source
+from app.models import (
+    Actor,
+    Citation,
+    Commitment,
+    CommitmentActor,
+    CommitmentTag,
+    MoneyFlow,
+    Source,
+    Tag,
+)
 from app.services import browse
 from app.vocab import PublicationState
 from tests.sql_helpers import selects
@@ -452,7 +461,10 @@ def test_csv_has_one_friendly_row_per_commitment(client: TestClient, demo: Sessi
     pledge = next(r for r in rows if r["title"].startswith("UK funding"))
     assert pledge["currency_1"] == "EUR"
     assert pledge["pledged_amount_1"] == "31400000.00"
-    assert pledge["paid_amount_1"] == "0.00"
+    assert pledge["pledged_qualifier_1"] == "exact"
+    # No payment recorded is an empty cell, not a payment of 0.00.
+    assert pledge["paid_amount_1"] == ""
+    assert pledge["paid_qualifier_1"] == ""
     assert pledge["currency_2"] == ""
     assert pledge["currency_count"] == "1"
     assert pledge["makers"] == "UK Home Office"
@@ -484,6 +496,140 @@ def test_csv_neutralises_formulas(client: TestClient, session: Session) -> None:
     session.commit()
     rows = _csv(client)
     assert rows[0]["title"] == '\'=HYPERLINK("http://evil")'
+
+
+def _csv_commitment(session: Session, title: str) -> Commitment:
+    commitment = Commitment(
+        kind="funding",
+        title=title,
+        announced_on=dt.date(2024, 1, 1),
+        state=PublicationState.published,
+    )
+    session.add(commitment)
+    session.flush()
+    return commitment
+
+
+def test_csv_money_keeps_qualifiers_and_tells_none_from_zero(
+    client: TestClient, session: Session
+) -> None:
+    c = _csv_commitment(session, "Money in three currencies")
+
+    def flow(stage: str, minor: int, currency: str, qualifier: str = "exact") -> MoneyFlow:
+        return MoneyFlow(
+            commitment_id=c.id,
+            stage=stage,
+            amount_minor=minor,
+            currency=currency,
+            qualifier=qualifier,
+        )
+
+    session.add_all(
+        [
+            # EUR: the pledge (up to 10m) is larger than the binding commitment
+            # (5m), so it is the promise, with its qualifier; payments of which
+            # one is approximate are approximate.
+            flow("pledge", 1_000_000_000, "EUR", "up_to"),
+            flow("commitment", 500_000_000, "EUR"),
+            flow("disbursement", 100_000_000, "EUR", "approximately"),
+            flow("disbursement", 100_000_000, "EUR"),
+            # GBP: a ceiling and a floor added up are "mixed"; no payment
+            # recorded is an empty cell.
+            flow("pledge", 300, "GBP", "up_to"),
+            flow("pledge", 200, "GBP", "at_least"),
+            # AUD: the committed total is the promise when it is the larger.
+            flow("commitment", 7, "AUD", "at_least"),
+            flow("pledge", 5, "AUD"),
+            # JPY and USD, past the three groups (alphabetical): only counted.
+            flow("disbursement", 0, "JPY"),
+            flow("pledge", 1, "USD"),
+        ]
+    )
+    session.commit()
+    row = next(r for r in _csv(client) if r["title"] == "Money in three currencies")
+    assert row["currency_count"] == "5"
+    groups = [
+        [row[f"{name}_{n}"] for name in browse.CSV_MONEY_COLUMNS]
+        for n in range(1, browse.CSV_CURRENCY_GROUPS + 1)
+    ]
+    assert groups == [
+        ["AUD", "0.07", "at_least", "", ""],
+        ["EUR", "10000000.00", "up_to", "2000000.00", "approximately"],
+        ["GBP", "5.00", "mixed", "", ""],
+    ]
+    # The header names every column of every group, in that order.
+    first_money = browse.CSV_HEADER.index("currency_1")
+    assert browse.CSV_HEADER[first_money : first_money + 5] == [
+        "currency_1",
+        "pledged_amount_1",
+        "pledged_qualifier_1",
+        "paid_amount_1",
+        "paid_qualifier_1",
+    ]
+
+
+def test_csv_zero_payment_and_payments_only(client: TestClient, session: Session) -> None:
+    c = _csv_commitment(session, "Paid but never pledged")
+    session.add(MoneyFlow(commitment_id=c.id, stage="disbursement", amount_minor=0, currency="JPY"))
+    session.commit()
+    row = next(r for r in _csv(client) if r["title"] == "Paid but never pledged")
+    assert [row[f"{name}_1"] for name in browse.CSV_MONEY_COLUMNS] == [
+        "JPY",
+        "",
+        "",
+        "0",
+        "exact",
+    ]
+
+
+def test_csv_names_sorted_and_sources_listed_once(client: TestClient, session: Session) -> None:
+    c = _csv_commitment(session, "Names in order")
+    actors = [Actor(name=name, kind="government") for name in ("Zeta", "Alpha", "Mu", "Beta")]
+    tags = [Tag(slug=slug, name=slug.title()) for slug in ("zulu", "alpha", "mike")]
+    published = {
+        "state": PublicationState.published,
+        "published_at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    }
+    first = Source(title="First source", kind="joint_statement", **published)
+    second = Source(title="=Second source", kind="joint_statement", **published)
+    session.add_all([*actors, *tags, first, second])
+    session.flush()
+    for actor, role in zip(actors, ("maker", "maker", "recipient", "recipient"), strict=True):
+        session.add(CommitmentActor(commitment_id=c.id, actor_id=actor.id, role=role))
+    for tag in tags:
+        session.add(CommitmentTag(commitment_id=c.id, tag_id=tag.id))
+    flow = MoneyFlow(commitment_id=c.id, stage="pledge", amount_minor=1, currency="EUR")
+    session.add(flow)
+    session.flush()
+    session.add_all(
+        [
+            Citation(source_id=second.id, quote="b", commitment_id=c.id),
+            Citation(source_id=first.id, quote="a", commitment_id=c.id),
+            Citation(source_id=second.id, quote="c", money_flow_id=flow.id),
+            Citation(source_id=first.id, quote="d", money_flow_id=flow.id),
+        ]
+    )
+    session.commit()
+    row = next(r for r in _csv(client) if r["title"] == "Names in order")
+    assert row["makers"] == "Alpha; Zeta"
+    assert row["recipients"] == "Beta; Mu"
+    assert row["tags"] == "Alpha; Mike; Zulu"
+    # Each source once however many quotes (of the commitment and of its
+    # money) cite it, in the order the sources were recorded.
+    assert row["sources"] == "First source; =Second source"
+    assert row["unsourced"] == "false"
+
+
+def test_csv_codes_written_as_stored_cannot_start_a_formula() -> None:
+    # Kind, status, precisions and currencies skip the formula guard in the
+    # export because the database holds them to these codes.
+    from app.csvutil import NEEDS_GUARD
+    from app.periods import Precision
+    from app.vocab import CommitmentKind, DeliveryStatus
+
+    for code in [*CommitmentKind, *DeliveryStatus, *Precision]:
+        assert str(code)[:1] not in NEEDS_GUARD, code
+        assert str(code) == str(code).strip().lower()
 
 
 # ------------------------------------------------------ other browse pages

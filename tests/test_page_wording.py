@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.clock import FixedClock
 from app.models import Commitment, MoneyFlow
 from app.services.totals import progress_by_currency
+from app.vocab import combined_qualifier
 from app.web import presenters
 
 
@@ -73,7 +74,7 @@ def test_paid_of_an_up_to_promise(client: TestClient, demo: Session) -> None:
 
 
 def test_combined_qualifier() -> None:
-    q = presenters.combined_qualifier
+    q = combined_qualifier
     assert q([]) == "exact"
     assert q(["exact", "exact"]) == "exact"
     assert q(["exact", "up_to"]) == "up_to"  # a sum with a ceiling in it is a ceiling

@@ -31,7 +31,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Final
@@ -45,11 +45,14 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
+    distinct,
     func,
     literal_column,
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -71,7 +74,14 @@ from app.models import (
 from app.services import derived
 from app.services.commitments import load_for_list, visible
 from app.services.totals import combine, exact_sum_columns
-from app.vocab import CommitmentKind, DeliveryStatus, FlowStage, PublicationState
+from app.vocab import (
+    AmountQualifier,
+    CommitmentKind,
+    DeliveryStatus,
+    FlowStage,
+    PublicationState,
+    combined_qualifier,
+)
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -936,6 +946,13 @@ def _facets(session: Session, query: ListQuery, where: list[ColumnElement[bool]]
 # -------------------------------------------------------------------- CSV
 
 CSV_CURRENCY_GROUPS = 3
+CSV_MONEY_COLUMNS = (
+    "currency",
+    "pledged_amount",
+    "pledged_qualifier",
+    "paid_amount",
+    "paid_qualifier",
+)
 CSV_HEADER = [
     "id",
     "permalink",
@@ -951,11 +968,7 @@ CSV_HEADER = [
     "makers",
     "recipients",
     "tags",
-    *[
-        f"{name}_{n}"
-        for n in range(1, CSV_CURRENCY_GROUPS + 1)
-        for name in ("currency", "pledged_amount", "paid_amount")
-    ],
+    *[f"{name}_{n}" for n in range(1, CSV_CURRENCY_GROUPS + 1) for name in CSV_MONEY_COLUMNS],
     "currency_count",
     "sources",
     "unsourced",
@@ -979,7 +992,6 @@ def csv_chunks(
     looks up actors, tags, money and sources once per chunk, so memory stays
     constant however many rows match.
     """
-    dialect = session.get_bind().dialect.name
     where = _matching(session, query, today, window_days, include_drafts)
     spec = SORTS[query.sort]
     column = _sort_column(query)
@@ -1005,8 +1017,14 @@ def csv_chunks(
         .where(*where)
         .order_by(*order)
     )
-    connection = session.connection()
-    if dialect == "sqlite":
+    for chunk, lookups in _csv_reads(session.connection(), base):
+        yield _csv_chunk(chunk, lookups, base_url)
+
+
+def _csv_reads(connection: Connection, base: Executable) -> Generator[tuple[Any, Any], None, None]:
+    """The export's database work, chunk by chunk: the matching rows and the
+    rows of the lookups for them."""
+    if connection.dialect.name == "sqlite":
         # pysqlite steps through the rows as they are fetched, so the DBAPI
         # cursor streams by itself; its raw rows skip SQLAlchemy's per-row
         # work (dates stay the ISO text SQLite stores, which is what the CSV
@@ -1014,14 +1032,27 @@ def csv_chunks(
         result = connection.execute(base)
         try:
             while chunk := result.cursor.fetchmany(_CSV_CHUNK):
-                yield _csv_chunk(connection, chunk, base_url)
+                yield chunk, _csv_lookup_rows(connection, chunk)
         finally:
             result.close()
         return
     # PostgreSQL: a server-side cursor, read through SQLAlchemy in chunks.
     streamed = connection.execute(base.execution_options(stream_results=True))
     for rows in streamed.partitions(_CSV_CHUNK):
-        yield _csv_chunk(connection, rows, base_url)
+        yield rows, _csv_lookup_rows(connection, rows)
+
+
+# Which qualifiers the flows summed into one CSV amount carry, as bits, and
+# what their sum is for each combination (the rule of `combined_qualifier`).
+_QUALIFIER_BITS: Final = {
+    AmountQualifier.approximately: 1,
+    AmountQualifier.at_least: 2,
+    AmountQualifier.up_to: 4,
+}
+_QUALIFIER_OF_BITS: Final = tuple(
+    combined_qualifier(q for q, bit in _QUALIFIER_BITS.items() if bits & bit)
+    for bits in range(2 ** len(_QUALIFIER_BITS))
+)
 
 
 @functools.cache
@@ -1045,6 +1076,16 @@ def _csv_lookups(dialect: str) -> tuple[Executable, ...]:
         return condition
 
     high, low = exact_sum_columns(MoneyFlow.amount_minor)
+    # Sources quoted for the commitment itself, and for its money: either
+    # makes it sourced (the rule of derived.unsourced_sql).
+    quoted = union_all(
+        select(Citation.commitment_id.label("cited"), Citation.source_id.label("source_id")).where(
+            among(Citation.commitment_id)
+        ),
+        select(MoneyFlow.commitment_id, Citation.source_id)
+        .join(Citation, Citation.money_flow_id == MoneyFlow.id)
+        .where(among(MoneyFlow.commitment_id)),
+    ).subquery()
     return (
         select(CommitmentActor.commitment_id, CommitmentActor.role, Actor.name)
         .join(Actor, Actor.id == CommitmentActor.actor_id)
@@ -1054,20 +1095,31 @@ def _csv_lookups(dialect: str) -> tuple[Executable, ...]:
         .join(Tag, Tag.id == CommitmentTag.tag_id)
         .where(among(CommitmentTag.commitment_id))
         .order_by(CommitmentTag.commitment_id, Tag.name),
-        select(MoneyFlow.commitment_id, MoneyFlow.currency, MoneyFlow.stage, high, low)
+        select(
+            MoneyFlow.commitment_id,
+            MoneyFlow.currency,
+            MoneyFlow.stage,
+            high,
+            low,
+            # The group's qualifiers as one number: the sum of their distinct bits.
+            func.sum(
+                distinct(
+                    case(
+                        {q.value: bit for q, bit in _QUALIFIER_BITS.items()},
+                        value=MoneyFlow.qualifier,
+                        else_=0,
+                    )
+                )
+            ),
+        )
         .where(among(MoneyFlow.commitment_id))
         .group_by(MoneyFlow.commitment_id, MoneyFlow.currency, MoneyFlow.stage),
-        # Sources quoted for the commitment itself, and for its money: either
-        # makes it sourced (the rule of derived.unsourced_sql).
-        select(Citation.commitment_id, Source.id, Source.title)
-        .join(Source, Source.id == Citation.source_id)
-        .where(among(Citation.commitment_id))
-        .group_by(Citation.commitment_id, Source.id, Source.title),
-        select(MoneyFlow.commitment_id, Source.id, Source.title)
-        .join(Citation, Citation.money_flow_id == MoneyFlow.id)
-        .join(Source, Source.id == Citation.source_id)
-        .where(among(MoneyFlow.commitment_id))
-        .group_by(MoneyFlow.commitment_id, Source.id, Source.title),
+        # Grouped and ordered alike, so one sort does both; the title depends
+        # on the source's primary key, which both databases accept.
+        select(quoted.c.cited, Source.title)
+        .join(Source, Source.id == quoted.c.source_id)
+        .group_by(quoted.c.cited, Source.id)
+        .order_by(quoted.c.cited, Source.id),
     )
 
 
@@ -1083,7 +1135,7 @@ def _raw_rows(connection: Connection, statement: Executable, params: dict[str, A
         result.close()
 
 
-_NO_MONEY: Final = [""] * (3 * CSV_CURRENCY_GROUPS)
+_NO_MONEY: Final = ("",) * (len(CSV_MONEY_COLUMNS) * CSV_CURRENCY_GROUPS)
 
 
 def _iso(value: dt.date | str | None) -> str:
@@ -1093,82 +1145,102 @@ def _iso(value: dt.date | str | None) -> str:
     return value if type(value) is str else value.isoformat()  # type: ignore[union-attr]
 
 
-def _csv_chunk(connection: Connection, chunk: Sequence[Any], base_url: str) -> list[list[str]]:
+def _csv_lookup_rows(connection: Connection, chunk: Sequence[Any]) -> tuple[Any, ...]:
+    """The rows of the four lookups (see `_csv_lookups`) for one chunk."""
+    dialect = connection.dialect.name
+    ids = [row[0] for row in chunk]
+    params = {"chunk_ids": json.dumps(ids) if dialect == "sqlite" else ids}
+    return tuple(_raw_rows(connection, lookup, params) for lookup in _csv_lookups(dialect))
+
+
+def _csv_chunk(chunk: Sequence[Any], lookups: tuple[Any, ...], base_url: str) -> list[list[str]]:
     """One chunk of rows as CSV text.
 
     Each cell is converted here by its column's known type, with exactly the
     rules of `csvutil.cell` (text neutralised, dates ISO, amounts plain with
     the currency's decimals), instead of `cell`'s dispatch on 2.5 million
-    values: the export's single largest cost.
+    values: the export's single largest cost. Kind, status, precision and
+    currency cells are written as stored: the database's CHECK constraints
+    hold them to lower-case codes and ISO currency letters, none of which can
+    start a formula (a test checks every code).
     """
-    dialect = connection.dialect.name
-    ids = [row[0] for row in chunk]
-    params = {"chunk_ids": json.dumps(ids) if dialect == "sqlite" else ids}
-    people_q, tags_q, money_q, sources_q, flow_sources_q = _csv_lookups(dialect)
+    people_rows, tag_rows, money_rows, source_rows = lookups
     makers: dict[int, list[str]] = {}
     recipients: dict[int, list[str]] = {}
-    for commitment_id, role, name in _raw_rows(connection, people_q, params):
+    for commitment_id, role, name in people_rows:
         (makers if role == "maker" else recipients).setdefault(commitment_id, []).append(name)
     tags: dict[int, list[str]] = {}
-    for commitment_id, name in _raw_rows(connection, tags_q, params):
+    for commitment_id, name in tag_rows:
         tags.setdefault(commitment_id, []).append(name)
-    money: dict[int, dict[str, dict[str, int]]] = {}
-    for commitment_id, currency, stage, h, lo in _raw_rows(connection, money_q, params):
-        money.setdefault(commitment_id, {}).setdefault(currency, {})[stage] = combine(h, lo)
-    quoted: dict[int, dict[int, str]] = {}
-    for lookup in (sources_q, flow_sources_q):
-        for cited_id, source_id, title in _raw_rows(connection, lookup, params):
-            if cited_id is not None:
-                quoted.setdefault(cited_id, {})[source_id] = title
-    # Unsourced = in neither lookup: no quote of the commitment or its money.
-    sources = {cid: [t for _, t in sorted(titles.items())] for cid, titles in quoted.items()}
+    # commitment -> currency -> stage -> (total in minor units, qualifier bits)
+    money: dict[int, dict[str, dict[str, tuple[int, int]]]] = {}
+    for commitment_id, currency, stage, h, lo, bits in money_rows:
+        money.setdefault(commitment_id, {}).setdefault(currency, {})[stage] = (
+            combine(h, lo),
+            int(bits),
+        )
+    # Unsourced = no quote of the commitment or of its money (no entry here).
+    sources: dict[int, list[str]] = {}
+    for commitment_id, title in source_rows:
+        sources.setdefault(commitment_id, []).append(title)
 
-    pledge, commitment, disbursement = (
-        FlowStage.pledge,
-        FlowStage.commitment,
-        FlowStage.disbursement,
-    )
     permalink = f"{base_url}/commitments/"
     plain_permalinks = permalink[:1] not in NEEDS_GUARD
     out: list[list[str]] = []
     append = out.append
     for cid, title, kind, status, announced, a_prec, d_text, d_end, d_prec, review in chunk:
         per_currency = money.get(cid)
-        if per_currency:
-            groups: list[str] = []
-            for currency in sorted(per_currency)[:CSV_CURRENCY_GROUPS]:
-                stages = per_currency[currency]
-                promised = max(stages.get(pledge, 0), stages.get(commitment, 0))
-                paid = stages.get(disbursement, 0)
-                groups += (
-                    text_cell(currency),
-                    minor_units_cell(promised, currency),
-                    minor_units_cell(paid, currency),
-                )
-            groups += _NO_MONEY[len(groups) :]
-        else:
-            groups = _NO_MONEY
         cited = sources.get(cid)
         append(
             [
                 str(cid),
                 permalink + str(cid) if plain_permalinks else text_cell(permalink + str(cid)),
                 text_cell(title),
-                text_cell(kind),
-                text_cell(status),
+                kind,
+                status,
                 _iso(announced),
-                text_cell(a_prec),
+                a_prec,
                 text_cell(d_text),
                 _iso(d_end),
-                text_cell(d_prec),
+                d_prec or "",
                 _iso(review),
                 text_cell("; ".join(makers.get(cid, ()))),
                 text_cell("; ".join(recipients.get(cid, ()))),
                 text_cell("; ".join(tags.get(cid, ()))),
-                *groups,
+                *(_money_cells(per_currency) if per_currency else _NO_MONEY),
                 str(len(per_currency)) if per_currency else "0",
                 text_cell("; ".join(cited)) if cited else "",
-                "true" if cited is None else "false",
+                "false" if cited else "true",
             ]
         )
     return out
+
+
+def _money_cells(per_currency: dict[str, dict[str, tuple[int, int]]]) -> list[str]:
+    """The money groups of one commitment: per currency (alphabetical, at most
+    CSV_CURRENCY_GROUPS), the promise and the payments with their qualifiers.
+
+    The promise is the larger of the pledged and the committed totals, as on
+    the commitment page (`presenters.money_summary`), with that stage's
+    qualifier. A stage with no flow is empty ("none recorded"), not 0.
+    """
+    cells: list[str] = []
+    for currency in sorted(per_currency)[:CSV_CURRENCY_GROUPS]:
+        stages = per_currency[currency]
+        pledged = stages.get(FlowStage.pledge)
+        committed = stages.get(FlowStage.commitment)
+        promise = (
+            committed
+            if pledged is None or (committed is not None and committed[0] > pledged[0])
+            else pledged
+        )
+        paid = stages.get(FlowStage.disbursement)
+        cells += (
+            currency,
+            minor_units_cell(promise[0], currency) if promise else "",
+            _QUALIFIER_OF_BITS[promise[1]] if promise else "",
+            minor_units_cell(paid[0], currency) if paid else "",
+            _QUALIFIER_OF_BITS[paid[1]] if paid else "",
+        )
+    cells += _NO_MONEY[len(cells) :]
+    return cells

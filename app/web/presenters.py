@@ -18,27 +18,7 @@ from app import money
 from app.models import MoneyFlow
 from app.services.names import reference_table
 from app.services.totals import CurrencyProgress
-from app.vocab import AmountQualifier, DeliveryStatus, FlowStage
-
-
-def combined_qualifier(qualifiers: Iterable[str]) -> str:
-    """What a sum of amounts with these qualifiers is.
-
-    One "up to" makes the sum a ceiling and one "at least" a floor (both: "mixed");
-    otherwise one "approximately" makes it approximate.
-    """
-    found = set(qualifiers)
-    up_to = AmountQualifier.up_to in found
-    at_least = AmountQualifier.at_least in found
-    if up_to and at_least:
-        return "mixed"
-    if up_to:
-        return AmountQualifier.up_to.value
-    if at_least:
-        return AmountQualifier.at_least.value
-    if AmountQualifier.approximately in found:
-        return AmountQualifier.approximately.value
-    return AmountQualifier.exact.value
+from app.vocab import AmountQualifier, DeliveryStatus, FlowStage, combined_qualifier
 
 
 def qualified_money(amount: Decimal, currency: str, qualifier: str, locale: str) -> str:
