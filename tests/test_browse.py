@@ -475,6 +475,17 @@ def test_csv_has_one_friendly_row_per_commitment(client: TestClient, demo: Sessi
     assert pledge["next_review_on"] == "2021-05-28"
 
 
+@pytest.mark.parametrize("sort", sorted(browse.SORTS))
+def test_csv_rows_come_in_the_list_order_for_every_sort(
+    client: TestClient, demo: Session, sort: str
+) -> None:
+    query = f"?sort={sort}"
+    csv_titles = [r["title"] for r in _csv(client, query)]
+    html_titles = _titles(client.get(f"/commitments{query}&size=200").text)
+    assert csv_titles == html_titles
+    assert len(csv_titles) > 1
+
+
 def test_csv_uses_the_same_filters_and_order(client: TestClient, demo: Session) -> None:
     rows = _csv(client, "?status=in_progress&sort=title")
     titles = [r["title"] for r in rows]
