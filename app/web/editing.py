@@ -546,7 +546,15 @@ def flow_new_form(
     account: EditorDep,
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
-    state = forms.empty(forms.FLOW_FIELDS, {"stage": "pledge", "qualifier": "exact"})
+    # Money usually goes from who made the commitment to whom it was made for;
+    # the editor changes either when the source says otherwise.
+    maker, recipient = editing.first_maker_and_recipient(session, record_id)
+    defaults = {"stage": "pledge", "qualifier": "exact"}
+    if maker is not None:
+        defaults["provider_id"] = str(maker)
+    if recipient is not None:
+        defaults["receiver_id"] = str(recipient)
+    state = forms.empty(forms.FLOW_FIELDS, defaults)
     return _flow_page(
         request,
         templates,
