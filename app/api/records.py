@@ -52,8 +52,13 @@ def _json_field(f: forms.Field) -> tuple[Any, str]:
             return list[Id], description + " (actor ids)"
         case "date":
             return dt.date, description
-        case "id":
-            return Id, description
+        case "commitment":
+            # The form also takes a page address or title words and lists the
+            # matches to pick from; a script names the commitment by its id.
+            return Id, (
+                f"{f.label}: the id of a commitment (see /api/v1/commitments); "
+                "not this one, nor a deleted one."
+            )
         case "int":
             return Annotated[int, Strict(), Schema(ge=0, le=999_999_999)], description
         case "select" if f.choices_key:

@@ -549,6 +549,23 @@ def actor_choices(session: Session) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in session.execute(query)]
 
 
+def first_maker_and_recipient(
+    session: Session, commitment_id: int
+) -> tuple[int | None, int | None]:
+    """The commitment's first maker and first recipient, in the order its form lists
+    them (by name), leaving out deleted actors; None where it has none."""
+    rows = session.execute(
+        select(CommitmentActor.role, CommitmentActor.actor_id)
+        .join(Actor, Actor.id == CommitmentActor.actor_id)
+        .where(CommitmentActor.commitment_id == commitment_id, Actor.deleted_at.is_(None))
+        .order_by(Actor.name, Actor.id)
+    )
+    first: dict[str, int] = {}
+    for role, actor_id in rows:
+        first.setdefault(role, actor_id)
+    return first.get("maker"), first.get("recipient")
+
+
 def source_choices(session: Session) -> list[tuple[int, str]]:
     query = (
         select(Source.id, Source.title, Source.published_on)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
+    MAX_ID,
     Base,
     Citation,
     Commitment,
@@ -25,7 +26,7 @@ from app.models import (
     Review,
     Source,
 )
-from app.services import changes, editing, reviews
+from app.services import changes, editing, links, reviews
 from app.services.names import Names, names_for, referenced_ids
 from app.web import forms, records
 from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
@@ -60,8 +61,22 @@ def _version(raw: forms.Raw) -> int | None:
     return int(text) if (text.isascii() and text.isdigit()) and len(text) < 12 else None
 
 
-def _lookups(session: Session) -> dict[str, list[tuple[int, str]]]:
-    return {"actors": editing.actor_choices(session), "sources": editing.source_choices(session)}
+def _lookups(
+    session: Session, state: forms.FormState | None = None, own_id: int | None = None
+) -> dict[str, list[Any]]:
+    """What a form's choices offer: actors, sources, and, on a form that links to
+    commitments, the commitments suggested while typing (those by the same makers
+    first); the commitment each link field names is looked up for display."""
+    lookups: dict[str, list[Any]] = {
+        "actors": editing.actor_choices(session),
+        "sources": editing.source_choices(session),
+    }
+    if state is not None and any(f.kind == "commitment" for f in state.fields):
+        makers = [int(v) for v in state.all("makers") if v.isascii() and v.isdigit()][:50]
+        makers = [m for m in makers if m <= MAX_ID]
+        lookups["commitments"] = links.suggestions(session, own_id=own_id, maker_ids=makers)
+        records.describe_links(session, state)
+    return lookups
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -97,7 +112,7 @@ def _form_page(
             "action": action,
             "state": state,
             "version": version,
-            "lookups": _lookups(session),
+            "lookups": _lookups(session, state),
             "back": back,
             "reading": reading,
             "previewable": previewable,
@@ -323,7 +338,7 @@ def _record_page(
         "noun": noun,
         "entity": entity,
         "state": state,
-        "lookups": _lookups(session),
+        "lookups": _lookups(session, state, entity.id),
         "account": account,
         "is_admin": is_admin(account),
     }
@@ -382,11 +397,15 @@ def _conflict(
         .execution_options(populate_existing=True)
     ).one()
     typed = records.current_text(session, noun, current)
-    lookups = _lookups(session)
+    shown = forms.FormState(fields=noun.fields, typed=state.typed)
+    lookups = _lookups(session, shown, record_id)
+    theirs_state = forms.FormState(fields=noun.fields, typed=typed)
+    if noun.key == "commitments":
+        records.describe_links(session, theirs_state)
     rows = []
     for f in noun.fields:
-        mine = _display(f, state.all(f.name), lookups)
-        theirs = _display(f, typed.get(f.name, []), lookups)
+        mine = _display(f, state.all(f.name), lookups, shown)
+        theirs = _display(f, typed.get(f.name, []), lookups, theirs_state)
         rows.append({"label": f.label, "mine": mine, "theirs": theirs, "differs": mine != theirs})
     response: Response = templates.TemplateResponse(
         request,
@@ -395,7 +414,7 @@ def _conflict(
             "noun": noun,
             "entity": current,
             "rows": rows,
-            "state": forms.FormState(fields=noun.fields, typed=state.typed),
+            "state": shown,
             "lookups": lookups,
             "action": f"/{noun.key}/{record_id}/edit",
             "version": current.version,
@@ -406,9 +425,14 @@ def _conflict(
     return response
 
 
-def _display(f: forms.Field, values: list[str], lookups: dict[str, list[tuple[int, str]]]) -> str:
+def _display(
+    f: forms.Field, values: list[str], lookups: dict[str, list[Any]], state: forms.FormState
+) -> str:
     if f.kind == "checkbox":
         return "yes" if any(values) else "no"
+    if f.name in state.linked:
+        target = state.linked[f.name]
+        return f"{target.id} — {target.title}"
     if f.choices_key:
         names = {str(k): v for k, v in lookups.get(f.choices_key, [])}
         return ", ".join(names.get(v, v) for v in values if v)
@@ -546,7 +570,15 @@ def flow_new_form(
     account: EditorDep,
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
-    state = forms.empty(forms.FLOW_FIELDS, {"stage": "pledge", "qualifier": "exact"})
+    # Money usually goes from who made the commitment to whom it was made for;
+    # the editor changes either when the source says otherwise.
+    maker, recipient = editing.first_maker_and_recipient(session, record_id)
+    defaults = {"stage": "pledge", "qualifier": "exact"}
+    if maker is not None:
+        defaults["provider_id"] = str(maker)
+    if recipient is not None:
+        defaults["receiver_id"] = str(recipient)
+    state = forms.empty(forms.FLOW_FIELDS, defaults)
     return _flow_page(
         request,
         templates,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -36,6 +37,7 @@ from app.models import (
     Source,
     deadline_fiscal_month,
 )
+from app.services import links
 from app.vocab import (
     ActorKind,
     AmountQualifier,
@@ -54,7 +56,9 @@ Raw = dict[str, list[str]]
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text textarea date int select multiselect checkbox url decimal
+    # text textarea date int select multiselect checkbox url decimal country currency
+    # commitment (a link to another commitment: its number, page address or title words)
+    kind: str = "text"
     required: bool = False
     help: str = ""
     max_length: int | None = None
@@ -72,6 +76,10 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    # Commitment fields: what typed words matched (to pick from), and the
+    # commitment a number names (shown beside it so a number is never bare).
+    candidates: dict[str, links.Found] = field(default_factory=dict)
+    linked: dict[str, links.Target] = field(default_factory=dict)
 
     def text(self, name: str) -> str:
         found = self.typed.get(name)
@@ -110,10 +118,71 @@ def parse_form(fields: list[Field], raw: Raw) -> FormState:
     for f in fields:
         text = _text(raw, f.name)
         try:
+            if f.kind == "commitment" and (picked := _picked(f.name, text, raw)) is not None:
+                # The choice made from a list of matches replaces the words that found it.
+                state.values[f.name] = picked
+                state.typed[f.name] = [str(picked)]
+                continue
             state.values[f.name] = _parse_field(f, text, raw)
         except ValueError as exc:
             state.errors[f.name] = str(exc)
     return state
+
+
+@dataclass(frozen=True)
+class Search:
+    """Words typed where a commitment was expected: `records.check` looks them up."""
+
+    text: str
+
+
+# A commitment's page address as pasted from the browser: any host (the site
+# may sit behind a proxy), the page itself or its edit, history or API form.
+_COMMITMENT_URL = re.compile(
+    r"(?:https?://[^/\s]+)?(?:/api/v1)?/commitments/(\d+)(?:[/?#]\S*)?", re.IGNORECASE
+)
+
+
+def pick_field(name: str) -> str:
+    """The radio buttons listing the matches of the words typed in field `name`."""
+    return f"{name}_pick"
+
+
+def searched_field(name: str) -> str:
+    """The words the listed matches were found for: a pick counts only for those words."""
+    return f"{name}_for"
+
+
+def _picked(name: str, text: str, raw: Raw) -> int | None:
+    """The commitment ticked among the matches, if the words are still those searched for.
+
+    If the editor changed the words after the list was shown, the new words
+    win and are searched again.
+    """
+    pick = _text(raw, pick_field(name))
+    if not pick or _text(raw, searched_field(name)) != text:
+        return None
+    if not (pick.isascii() and pick.isdigit()) or len(pick) > 9 or int(pick) > MAX_ID:
+        raise ValueError("choose one of the commitments listed")
+    return int(pick)
+
+
+def commitment_reference(text: str) -> int | Search:
+    """A commitment named by number ("12", "#12"), page address (".../commitments/12"),
+    or words from its title (a `Search`). A link to another kind of page is refused."""
+    number = text.removeprefix("#").strip()
+    if number.isascii() and number.isdigit():
+        if len(number) > 9 or int(number) > MAX_ID:
+            raise ValueError(f"there is no commitment {number[:12]}")
+        return int(number)
+    if match := _COMMITMENT_URL.fullmatch(text):
+        return commitment_reference(match.group(1))
+    if text.lower().startswith(("http://", "https://", "/")):
+        raise ValueError(
+            "that address is not a commitment's page: it should end in /commitments/ and "
+            "its number, like https://example.org/commitments/12"
+        )
+    return Search(text)
 
 
 def _parse_field(f: Field, text: str, raw: Raw) -> Any:
@@ -142,14 +211,12 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
                 return dt.date.fromisoformat(text)
             except ValueError:
                 raise ValueError("a date like 2020-11-28") from None
-        case "int" | "id":
-            if (
-                not (text.isascii() and text.isdigit())
-                or len(text) > 9
-                or (f.kind == "id" and int(text) > MAX_ID)
-            ):
-                raise ValueError("a whole number" if f.kind == "int" else "a record number")
+        case "int":
+            if not (text.isascii() and text.isdigit()) or len(text) > 9:
+                raise ValueError("a whole number")
             return int(text)
+        case "commitment":
+            return commitment_reference(text)
         case "decimal":
             try:
                 number = Decimal(text.replace(",", ""))
@@ -254,6 +321,10 @@ def source_typed(source: Source) -> Raw:
 
 # ------------------------------------------------------------- commitments
 
+COMMITMENT_HELP = (
+    "Its number, a link to its page (…/commitments/12), or words from its title to search for."
+)
+
 COMMITMENT_FIELDS = [
     Field("title", "Title", required=True, max_length=TITLE_MAX),
     Field(
@@ -285,11 +356,31 @@ COMMITMENT_FIELDS = [
     Field("next_review_on", "Next review due on", "date"),
     Field("next_review_text", "Next review as written", max_length=TEXT_AS_WRITTEN_MAX),
     Field("tags", "Tags", help="Separated by commas.", max_length=1000),
-    Field("parent_id", "Part of commitment number", "id"),
+    Field(
+        "parent_id",
+        "Part of (a larger commitment or plan)",
+        "commitment",
+        help=COMMITMENT_HELP,
+        max_length=URL_MAX,
+    ),
     Field("is_additional", "Further / additional money on top of earlier pledges", "checkbox"),
-    Field("tops_up_id", "Tops up commitment number", "id"),
-    Field("supersedes_id", "Supersedes commitment number", "id"),
+    Field(
+        "tops_up_id",
+        "Tops up (the earlier commitment it adds to)",
+        "commitment",
+        help=COMMITMENT_HELP,
+        max_length=URL_MAX,
+    ),
+    Field(
+        "supersedes_id",
+        "Supersedes (the commitment it replaces)",
+        "commitment",
+        help=COMMITMENT_HELP,
+        max_length=URL_MAX,
+    ),
 ]
+
+LINK_FIELDS = tuple(f.name for f in COMMITMENT_FIELDS if f.kind == "commitment")
 
 
 def commitment_values(state: FormState, fiscal_start_month: int = 1) -> dict[str, Any]:

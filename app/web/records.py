@@ -28,7 +28,7 @@ from app.models import (
     Observation,
     Source,
 )
-from app.services import changes, editing
+from app.services import changes, editing, links
 from app.vocab import PublicationState
 from app.web import forms
 
@@ -128,6 +128,7 @@ def check(session: Session, noun: Noun, raw: forms.Raw, own_id: int | None) -> C
     """Parse the text, work out the columns, and check that the records it names exist."""
     state = forms.parse_form(noun.fields, raw)
     if noun.key == "commitments":
+        _resolve_links(session, state, own_id)
         makers = state.values.get("makers") or []
         fiscal = forms.fiscal_start_of(_provider(session, makers[0])) if makers else 1
         values = forms.commitment_values(state, fiscal)
@@ -208,16 +209,20 @@ def _relations(
 def _check_references(
     session: Session, noun: Noun, state: forms.FormState, own_id: int | None
 ) -> None:
-    """Record numbers and chosen actors must exist (and not point at themselves)."""
-    for name in ("parent_id", "tops_up_id", "supersedes_id", "publisher_actor_id"):
+    """Chosen actors must exist (and an actor not be its own parent).
+
+    A commitment's links to other commitments are checked by `_resolve_links`.
+    """
+    for name in ("parent_id", "publisher_actor_id"):
         value = state.values.get(name)
-        if value is None or name not in {f.name for f in noun.fields}:
+        if value is None or noun.key not in ("actors", "sources"):
             continue
-        model = Actor if noun.key in ("actors", "sources") else Commitment
-        if value == own_id and model is noun.model:
+        if name not in {f.name for f in noun.fields}:
+            continue
+        if value == own_id and noun.model is Actor:
             state.errors[name] = "a record cannot point at itself"
-        elif session.get(model, value) is None:
-            state.errors[name] = f"there is no {model.__name__.lower()} {value}"
+        elif session.get(Actor, value) is None:
+            state.errors[name] = f"there is no actor {value}"
     for name in ("makers", "recipients"):
         for actor_id in state.values.get(name) or []:
             if session.get(Actor, actor_id) is None:
@@ -226,6 +231,72 @@ def _check_references(
         for commitment_id in forms.id_list(state, "commitment_ids"):
             if session.get(Commitment, commitment_id) is None:
                 state.errors["commitment_ids"] = f"there is no commitment {commitment_id}"
+
+
+# ------------------------------------------------- links between commitments
+
+
+def _resolve_links(session: Session, state: forms.FormState, own_id: int | None) -> None:
+    """Turn what was typed in the part-of, tops-up and supersedes fields into commitments.
+
+    Words are searched for, and their matches listed to pick from: the field
+    keeps a message (so nothing is saved) until the editor has picked one,
+    even when only one matches. A number must name a commitment that may be
+    linked (`links.problem`); the one it names is shown beside it.
+    """
+    current = session.get(Commitment, own_id) if own_id is not None else None
+    for name in forms.LINK_FIELDS:
+        value = state.values.get(name)
+        if isinstance(value, forms.Search):
+            state.values[name] = None
+            found = links.search(session, value.text, exclude=own_id)
+            state.candidates[name] = found
+            state.errors[name] = _matches_message(found)
+        elif isinstance(value, int):
+            message = links.problem(
+                session,
+                value,
+                own_id=own_id,
+                current_id=getattr(current, name) if current is not None else None,
+            )
+            if message:
+                state.errors[name] = message
+    describe_links(session, state)
+
+
+def _matches_message(found: links.Found) -> str:
+    words = found.words if len(found.words) <= 60 else found.words[:59] + "…"
+    if found.total == 0:
+        return (
+            f"no commitment matches “{words}”: try other words from its title, "
+            "its number, or a link to its page"
+        )
+    if found.total == 1:
+        return f"one commitment matches “{words}”: it is ticked below; save again to link it"
+    if found.total > len(found.targets):
+        return (
+            f"{found.total} commitments match “{words}”; the {len(found.targets)} most "
+            "recently announced are listed below: pick one, or add words to narrow the search"
+        )
+    return f"{found.total} commitments match “{words}”: pick one below"
+
+
+def describe_links(session: Session, state: forms.FormState) -> None:
+    """Name the commitment each link field's number or page address points at."""
+    wanted: dict[str, int] = {}
+    for name in forms.LINK_FIELDS:
+        if name not in state.typed or name in state.candidates:
+            continue
+        value = state.values.get(name)
+        if not isinstance(value, int):
+            try:
+                value = forms.commitment_reference(state.text(name).strip())
+            except ValueError:
+                continue
+        if isinstance(value, int):
+            wanted[name] = value
+    found = links.targets(session, wanted.values())
+    state.linked = {name: found[i] for name, i in wanted.items() if i in found}
 
 
 # ------------------------------------------------------------------ quotes
