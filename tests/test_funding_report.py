@@ -6,14 +6,19 @@ Runs on SQLite and on PostgreSQL (the whole suite runs twice).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import io
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -644,3 +649,83 @@ def test_status_superseded_without_a_link_is_also_left_out(
         (fx.flows["B"].id, None),
         (fx.flows["C1"].id, fx.c2),
     }
+
+
+# ------------------------------------------------------------ paging, by brute force
+
+_FIGURES = [
+    (section, dt.date(year, 1, 1), dt.date(year, 12, 31), str(year), currency, stage)
+    for section in (funding.COUNTED, funding.SUPERSEDED)
+    for year in (2020, 2021)
+    for currency in ("EUR", "GBP")
+    for stage in (0, 2)
+]
+
+
+@settings_(max_examples=150, deadline=None)
+@given(
+    flows=st.lists(
+        st.tuples(st.integers(0, len(_FIGURES) - 1), st.integers(0, 3)), min_size=0, max_size=40
+    ),
+    size=st.integers(1, 7),
+    cursor=st.tuples(
+        st.integers(0, len(_FIGURES) - 1), st.integers(-1, 4), st.integers(0, 45), st.booleans()
+    ),
+)
+def test_flow_pages_match_a_full_sort(
+    flows: list[tuple[int, int]], size: int, cursor: tuple[int, int, int, bool]
+) -> None:
+    """Any page, from any place, is the slice of the fully sorted listing it should be."""
+    groups: dict[tuple[Any, ...], list[funding.FlowFacts]] = {}
+    keys = []
+    for flow_id, (figure_index, day) in enumerate(flows, start=1):
+        figure = _FIGURES[figure_index]
+        value_date = dt.date(2020, 1, 1) + dt.timedelta(days=day)  # several flows share a day
+        facts = funding.FlowFacts(
+            flow_id, 1, FlowStage.pledge, 1, "EUR", "exact", None, None, None, None,
+            value_date, "in_progress", value_date=value_date,
+        )  # fmt: skip
+        groups.setdefault(figure, []).insert(0, facts)  # not in order: the page sorts
+        keys.append((*figure, value_date, flow_id))
+    listing = sorted(groups.items())
+    keys.sort()
+
+    def page(paging: funding.FlowPaging) -> tuple[list[Any], funding.FlowPage]:
+        chosen, where = funding._flow_page(listing, paging)  # type: ignore[arg-type]
+        return [key for key, _ in chosen], where
+
+    # From any place, forwards and backwards, including places no flow holds.
+    figure_index, day, flow_id, backwards = cursor
+    place = (*_FIGURES[figure_index], dt.date(2020, 1, 1) + dt.timedelta(days=day), flow_id)
+    if backwards:
+        expected = [k for k in keys if k < place][-size:]
+        got, where = page(funding.FlowPaging(size=size, before=place))  # type: ignore[arg-type]
+    else:
+        expected = [k for k in keys if k > place][:size]
+        got, where = page(funding.FlowPaging(size=size, after=place))  # type: ignore[arg-type]
+    assert got == expected
+    assert where.total == len(keys)
+    if expected:
+        assert where.first == keys.index(expected[0]) + 1
+        assert where.last == keys.index(expected[-1]) + 1
+        assert where.continued == (where.first > 1 and keys[where.first - 2][:6] == got[0][:6])
+        assert where.continues == (where.last < len(keys) and keys[where.last][:6] == got[-1][:6])
+    else:
+        assert (where.first, where.last, where.next_key, where.previous_key) == (0, 0, None, None)
+
+    # Page one, then on by the next key; back by the previous key: every flow once.
+    walked: list[Any] = []
+    got, where = page(funding.FlowPaging(size=size))
+    pages = [got]
+    while where.next_key is not None:
+        assert len(pages) <= len(keys), "the pages do not move on"
+        got, where = page(funding.FlowPaging(size=size, after=where.next_key))
+        pages.append(got)
+    walked = [k for p in pages for k in p]
+    assert walked == keys
+    back = pages[-1]
+    while where.previous_key is not None:
+        assert len(back) <= len(keys), "the pages do not move back"
+        got, where = page(funding.FlowPaging(size=size, before=where.previous_key))
+        back = got + back
+    assert back == keys
