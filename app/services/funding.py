@@ -7,7 +7,9 @@ README ("Counting rules for funding totals") and in the docstrings below.
 Totals are summed in Python over integer minor units, exactly: each flow's
 year depends on its provider's fiscal-year convention (inherited from parent
 actors) and on its period, which is simpler to state and test here than in
-SQL, and the page lists the flows behind every figure anyway.
+SQL, and the page lists the flows behind every figure anyway. The list
+comes a page at a time (`FlowPaging`, `FlowPage`): the totals, counts and
+charts always cover every matching flow, whatever the page.
 """
 
 from __future__ import annotations
@@ -269,7 +271,8 @@ def _read_token(name: str, token: str, secret: str, basis: Basis) -> FlowKey:
         raise invalid
     section, start, end, label, currency, stage, value_date = value
     if not (
-        section in (COUNTED, SUPERSEDED)
+        type(section) is int
+        and section in (COUNTED, SUPERSEDED)
         and type(stage) is int
         and -1 <= stage < len(FlowStage)
         and all(isinstance(v, str) for v in (start, end, label, currency, value_date))
@@ -317,7 +320,7 @@ def parse_paging(
 def group_start(bucket: Bucket, currency: str, stage: FlowStage) -> FlowKey:
     """The place just before the first counted flow behind one figure (year, currency, stage)."""
     return (COUNTED, bucket.start, bucket.end, bucket.label, currency, _STAGE_ORDER[stage],
-            dt.date.min, 0)  # fmt: skip
+            _LOW, 0)  # fmt: skip
 
 
 # ------------------------------------------------------------ actors

@@ -292,8 +292,13 @@ def review_queue(
     window_days: int,
     filters: DueFilters = DueFilters(),
     state: ReviewState | None = None,
-    limit: int | None = 500,
+    limit: int | None = None,
 ) -> list[QueueItem]:
+    """Every row of the queue (or the first `limit`), most urgent first, in one list.
+
+    The pages and the API page with `queue_page`; this loads every row's
+    commitment, so it suits small queues (tests, scripts), not a page.
+    """
     query = queue_query(today, window_days, filters, state).options(*_ROW_LOADS)
     if limit is not None:
         query = query.limit(limit)
