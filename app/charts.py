@@ -38,6 +38,9 @@ _Formatter = Callable[[Decimal], str]
 class Series:
     name: str
     values: Sequence[Decimal | None]  # one per category; None = no data
+    # Words before each value in its text alternative ("up to "), so a bar's
+    # title says what its table cell says; empty: none.
+    prefixes: Sequence[str] = ()
 
 
 def _n(value: Decimal | int) -> str:
@@ -161,7 +164,8 @@ def bar_chart(
             body.append(
                 f'<rect class="chart-series-{si % SERIES_CLASSES}" x="{_n(x)}" y="{_n(y)}" '
                 f'width="{_n(bar_width)}" height="{_n(height)}">'
-                f"<title>{escape(s.name)}, {escape(category)}: {escape(fmt(value))}</title></rect>"
+                f"<title>{escape(s.name)}, {escape(category)}: "
+                f"{escape(s.prefixes[ci] if s.prefixes else '')}{escape(fmt(value))}</title></rect>"
             )
         if ci % label_every:
             continue
@@ -198,7 +202,9 @@ def _horizontal_bars(
         body.append(
             f'<rect class="chart-series-0" x="{_n(label_width)}" y="{_n(y + 4)}" '
             f'width="{_n(length)}" height="{row - 8}">'
-            f"<title>{escape(series.name)}, {escape(category)}: {escape(fmt(value))}</title></rect>"
+            f"<title>{escape(series.name)}, {escape(category)}: "
+            f"{escape(series.prefixes[ci] if series.prefixes else '')}{escape(fmt(value))}"
+            "</title></rect>"
             f'<text class="chart-axis" x="{_n(label_width + length + 6)}" y="{_n(y + 17)}">'
             f"{escape(fmt(value))}</text>"
         )

@@ -139,7 +139,15 @@ def report_funding(
             )
         except funding.FundingQueryError as exc:
             fail(str(exc), code=2)
-        report = funding.funding_report(session, query)
+        # The figures count every flow; of the listing, only the superseded
+        # flows are printed (they explain what the totals leave out).
+        report = funding.funding_report(
+            session,
+            query,
+            paging=funding.FlowPaging(
+                size=funding.MAX_FLOW_PAGE_SIZE, after=funding.SUPERSEDED_START
+            ),
+        )
         console = Console()
         if not report.flow_count and not report.excluded_count:
             console.print("No money flows match.")
@@ -177,6 +185,11 @@ def report_funding(
                 f"  not counted (superseded{by_}): {f.stage} "
                 f"{money.format_money(f.amount, f.currency, 'exact', locale)} — "
                 f"commitment {f.commitment.id}"
+            )
+        if report.excluded_count > len(report.excluded):
+            console.print(
+                f"  … and {report.excluded_count - len(report.excluded)} more superseded flows "
+                "not counted: /funding lists them all"
             )
 
 

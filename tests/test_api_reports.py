@@ -14,7 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
-from app.models import Account, Actor, ApiToken, ChangeRecord, Commitment, MoneyFlow, Tag
+from app.models import (
+    Account,
+    Actor,
+    ApiToken,
+    ChangeRecord,
+    Commitment,
+    CommitmentActor,
+    MoneyFlow,
+    Tag,
+)
 from app.services import changes, editing, feeds, rates, review_queue, tokens, totals
 from app.services.derived import ReviewState
 from app.vocab import ChangeAction, FlowStage, PublicationState
@@ -133,6 +142,76 @@ def test_review_queue_hides_drafts(client: TestClient, session: Session, clock: 
     ],
 )
 def test_review_queue_bad_parameters(
+    client: TestClient, demo: Session, query: str, words: tuple[str, ...]
+) -> None:
+    _problem(client.get(f"/api/v1/reviews/due?{query}"), 400, *words)
+
+
+def test_review_queue_pages_like_the_page(
+    client: TestClient, demo: Session, clock: FixedClock
+) -> None:
+    clock.set(dt.date(2021, 6, 10))
+    france = demo.scalars(
+        select(Actor).where(Actor.name == "French Ministry of the Interior")
+    ).one()
+    for n in range(5):
+        extra = Commitment(
+            kind="action",
+            title=f"Paged {n}",
+            announced_on=dt.date(2021, 1, 1),
+            next_review_on=dt.date(2021, 6, 1),  # all on one day: ordered by id
+            state=PublicationState.published,
+        )
+        demo.add(extra)
+        demo.flush()
+        demo.add(CommitmentActor(commitment_id=extra.id, actor_id=france.id, role="recipient"))
+    demo.commit()
+    whole = client.get(f"/api/v1/reviews/due?actor={france.id}").json()
+    expected = [i["commitment"]["id"] for i in whole["items"]]
+    assert len(expected) == 7  # the demo's two, then the five
+    # As before paging: up to 500 rows in one answer.
+    assert whole["limit"] == 500
+    assert whole["truncated"] is False
+    assert whole["page"] == {
+        "first": 1,
+        "last": 7,
+        "total": 7,
+        "size": 500,
+        "next_url": None,
+        "previous_url": None,
+    }
+    url: str | None = f"/api/v1/reviews/due?actor={france.id}&size=3"
+    pages = []
+    while url:
+        assert f"actor={france.id}" in url
+        assert "size=3" in url
+        body = client.get(url).json()
+        pages.append(body)
+        assert body["truncated"] is True
+        assert body["counts"] == whole["counts"]
+        url = body["page"]["next_url"]
+    assert [i["commitment"]["id"] for b in pages for i in b["items"]] == expected
+    assert [(b["page"]["first"], b["page"]["last"]) for b in pages] == [(1, 3), (4, 6), (7, 7)]
+    back = client.get(pages[-1]["page"]["previous_url"]).json()
+    assert back["items"] == pages[1]["items"]
+    # The page's own links work here too: the tokens are the same.
+    html_page = client.get(f"/reviews/due?actor={france.id}&size=3").text
+    token = re.search(r'rel="next" href="[^"]*after=([^"&]*)', html_page)
+    assert token is not None
+    body = client.get(f"/api/v1/reviews/due?actor={france.id}&size=3&after={token[1]}").json()
+    assert body["items"] == pages[1]["items"]
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("size=0", ("size",)),
+        ("size=501", ("size",)),
+        ("after=garbage", ("after", "page token is not valid")),
+        ("after=x&before=y", ("either after or before",)),
+    ],
+)
+def test_review_queue_bad_paging(
     client: TestClient, demo: Session, query: str, words: tuple[str, ...]
 ) -> None:
     _problem(client.get(f"/api/v1/reviews/due?{query}"), 400, *words)
@@ -377,6 +456,70 @@ def test_funding_without_a_rate_gives_no_converted_figure(
 )
 def test_funding_bad_parameters(
     client: TestClient, demo: Session, query: str, words: tuple[str, ...]
+) -> None:
+    _problem(client.get(f"/api/v1/funding?{query}"), 400, *words)
+
+
+def test_funding_answers_whole_up_to_500_flows_and_pages_like_the_page(
+    client: TestClient, fx: funding_fixture.Fixture
+) -> None:
+    query = f"provider={fx.uk.id}&by=fiscal-year"
+    whole = client.get(f"/api/v1/funding?{query}").json()
+    assert whole["limit"] == 500
+    assert whole["page"] == {
+        "first": 1,
+        "last": 9,
+        "total": 9,
+        "size": 500,
+        "next_url": None,
+        "previous_url": None,
+    }
+    expected = [f["id"] for f in whole["flows"] + whole["excluded"]]
+    assert len(expected) == 9
+    url: str | None = f"/api/v1/funding?{query}&size=2"
+    pages = []
+    while url:
+        assert f"provider={fx.uk.id}" in url
+        assert "by=fiscal-year" in url
+        body = client.get(url).json()
+        pages.append(body)
+        # The figures are every flow's, on every page.
+        assert _api_figures(body) == _api_figures(whole)
+        assert (body["flow_count"], body["excluded_count"]) == (8, 1)
+        url = body["page"]["next_url"]
+    assert [f["id"] for b in pages for f in b["flows"] + b["excluded"]] == expected
+    assert [(b["page"]["first"], b["page"]["last"]) for b in pages] == [
+        (1, 2),
+        (3, 4),
+        (5, 6),
+        (7, 8),
+        (9, 9),
+    ]
+    # The superseded flow comes last, after every counted one.
+    assert pages[-1]["flows"] == []
+    assert [f["id"] for f in pages[-1]["excluded"]] == [fx.flows["C1"].id]
+    back = client.get(pages[-1]["page"]["previous_url"]).json()
+    assert back["flows"] == pages[-2]["flows"]
+    # A link cut from the HTML page works here too.
+    html_page = client.get(f"/funding?{query}&size=2").text
+    token = re.search(r'rel="next" href="[^"]*after=([^"&#]*)', html_page)
+    assert token is not None
+    body = client.get(f"/api/v1/funding?{query}&size=2&after={token[1]}").json()
+    assert body["flows"] == pages[1]["flows"]
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("size=0", ("size",)),
+        ("size=501", ("size",)),
+        ("after=garbage", ("after", "page token is not valid")),
+        ("before=garbage", ("before", "page token is not valid")),
+        ("after=x&before=y", ("either after or before",)),
+    ],
+)
+def test_funding_bad_paging(
+    client: TestClient, fx: funding_fixture.Fixture, query: str, words: tuple[str, ...]
 ) -> None:
     _problem(client.get(f"/api/v1/funding?{query}"), 400, *words)
 

@@ -136,3 +136,20 @@ def test_crowded_year_labels_are_thinned_but_every_bar_keeps_its_title() -> None
     assert labels[0] == "2000–2001"
     assert 2 <= len(labels) < len(years)
     assert svg.count("<title>Pledged, ") == 24
+
+
+def test_bar_titles_carry_each_values_prefix() -> None:
+    # A ceiling's bar says "up to" in its text alternative, as its table cell does.
+    for categories in (["2020", "2021"], ["a"] * 13):  # horizontal, then vertical bars
+        values = [Decimal(10)] * len(categories)
+        prefixes = ["up to "] + [""] * (len(categories) - 1)
+        svg = str(
+            bar_chart(
+                "Pledged",
+                categories,
+                [Series("Pledged", values, prefixes)],
+                description="Pledged per year",
+            )
+        )
+        assert f"<title>Pledged, {categories[0]}: up to 10</title>" in svg
+        assert f"<title>Pledged, {categories[1]}: 10</title>" in svg

@@ -6,19 +6,25 @@ Runs on SQLite and on PostgreSQL (the whole suite runs twice).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import html
 import io
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.models import Actor, ExchangeRate
-from app.services import funding, rates
+from app.services import browse, funding, rates
 from app.services.funding import Basis, FundingQuery
 from app.vocab import FlowStage
 from tests import funding_fixture
@@ -366,17 +372,231 @@ def test_unconverted_figures_in_the_reporting_currency_are_not_marked_approximat
     )
 
 
-def test_listing_is_capped_but_totals_count_every_flow(
-    session: Session, fx: funding_fixture.Fixture
+def _walk(
+    session: Session, query: FundingQuery, size: int
+) -> tuple[list[int], list[int], list[funding.FundingReport]]:
+    """Every page forward from page one, then back from the last: flow ids in page order."""
+    reports = [funding.funding_report(session, query, paging=funding.FlowPaging(size=size))]
+    while (page := reports[-1].page) is not None and page.next_key is not None:
+        paging = funding.FlowPaging(size=size, after=page.next_key)
+        reports.append(funding.funding_report(session, query, paging=paging))
+    forward = [ln.flow.id for r in reports for ln in r.lines + r.excluded]
+    backward: list[int] = []
+    report = reports[-1]
+    while True:
+        backward[:0] = [ln.flow.id for ln in report.lines + report.excluded]
+        assert report.page is not None
+        if report.page.previous_key is None:
+            break
+        paging = funding.FlowPaging(size=size, before=report.page.previous_key)
+        report = funding.funding_report(session, query, paging=paging)
+    return forward, backward, reports
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 8, 9, 500])
+def test_pages_list_every_flow_once_and_totals_count_every_flow(
+    session: Session, fx: funding_fixture.Fixture, size: int
 ) -> None:
     query = FundingQuery(provider=fx.uk, basis=Basis.fiscal_year)
-    full = funding.funding_report(session, query)
-    capped = funding.funding_report(session, query, list_limit=2)
-    assert _figures(capped) == _figures(full)
-    assert capped.flow_count == full.flow_count == 8
-    assert len(capped.lines) == 2
+    whole = funding.funding_report(session, query, paging=funding.FlowPaging(size=500))
+    in_order = [ln.flow.id for ln in whole.lines + whole.excluded]
+    assert len(in_order) == 9  # 8 counted, then C1's superseded pledge
+    assert in_order[-1] == fx.flows["C1"].id
     # The first flows in the order of the figures: FY2021-22 EUR pledges first.
-    assert [ln.flow.id for ln in capped.lines] == [fx.flows["B"].id, fx.flows["C2"].id]
+    assert in_order[:2] == [fx.flows["B"].id, fx.flows["C2"].id]
+    forward, backward, reports = _walk(session, query, size)
+    assert forward == backward == in_order
+    assert len(reports) == -(-9 // size)
+    for number, report in enumerate(reports):
+        # Every page's figures count every flow, not the page's.
+        assert _figures(report) == _figures(whole)
+        assert report.charts == whole.charts
+        assert (report.flow_count, report.excluded_count) == (8, 1)
+        page = report.page
+        assert page is not None
+        assert (page.first, page.last, page.total) == (
+            number * size + 1,
+            min(9, (number + 1) * size),
+            9,
+        )
+
+
+def test_listing_none_loads_no_flows(session: Session, fx: funding_fixture.Fixture) -> None:
+    query = FundingQuery(provider=fx.uk, basis=Basis.fiscal_year)
+    report = funding.funding_report(session, query, paging=None)
+    assert (report.lines, report.excluded, report.page) == ([], [], None)
+    assert _figures(report) == _figures(funding.funding_report(session, query))
+
+
+def test_a_figure_split_across_pages_says_so(session: Session, fx: funding_fixture.Fixture) -> None:
+    query = FundingQuery(provider=fx.uk, basis=Basis.fiscal_year)
+    # FY2021-22 EUR pledges: B, C2, C3. A page of two cuts the figure's flows.
+    first = funding.funding_report(session, query, paging=funding.FlowPaging(size=2))
+    assert first.page is not None
+    assert (first.page.continued, first.page.continues) == (False, True)
+    second = funding.funding_report(
+        session, query, paging=funding.FlowPaging(size=2, after=first.page.next_key)
+    )
+    assert second.page is not None
+    assert [ln.flow.id for ln in second.lines] == [fx.flows["C3"].id, fx.flows["C1paid"].id]
+    assert (second.page.continued, second.page.continues) == (True, False)
+
+
+def _token(response_text: str, rel: str) -> str | None:
+    found = re.search(rf'rel="{rel}" href="([^"]*)"', response_text)
+    return html.unescape(found.group(1)) if found else None
+
+
+def _listed(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<tr id="flow-(\d+)"', page)]
+
+
+@pytest.mark.parametrize("size", [2, 4])
+def test_page_links_walk_every_flow_once_keeping_the_filters(
+    client: TestClient, fx: funding_fixture.Fixture, ecb_rates: None, size: int
+) -> None:
+    filters = f"provider={fx.uk.id}&by=fiscal-year&convert_to=GBP"
+    whole = client.get(f"/funding?{filters}").text
+    expected = _listed(whole)
+    assert len(expected) == 9
+    assert "Showing flows <strong>1–9</strong> of 9" in whole
+    url: str | None = f"/funding?{filters}&size={size}"
+    forward: list[int] = []
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        pages.append(response.text)
+        forward += _listed(response.text)
+        # Filters and page size survive paging; the figures are always every flow's.
+        assert _page_figures(response.text) == _page_figures(whole)
+        for part in (f"provider={fx.uk.id}", "by=fiscal-year", "convert_to=GBP", f"size={size}"):
+            assert all(
+                part in link
+                for link in re.findall(
+                    r'href="(/funding\?[^"]*after=[^"]*)"', html.unescape(response.text)
+                )
+            )
+        url = _token(response.text, "next")
+    assert forward == expected
+    assert len(pages) == -(-9 // size)
+    assert f"Showing flows <strong>1–{size}</strong> of 9" in pages[0]
+    assert f"Showing flows <strong>{size + 1}–{min(9, 2 * size)}</strong> of 9" in pages[1]
+    assert "First page" in pages[1]
+    assert 'id="excluded"' in pages[-1]
+    backward: list[int] = []
+    back: str | None = None
+    text = pages[-1]
+    while True:
+        backward[:0] = _listed(text)
+        back = _token(text, "prev")
+        if back is None:
+            break
+        assert f"size={size}" in back
+        text = client.get(back).text
+    assert backward == expected
+
+
+def test_each_figure_links_to_the_page_that_lists_its_flows(
+    client: TestClient, fx: funding_fixture.Fixture
+) -> None:
+    page = client.get(f"/funding?provider={fx.uk.id}&by=fiscal-year&size=2").text
+    by_year = page.split('id="by-year"', 1)[1].split("</table>", 1)[0]
+    # Page one lists the FY2021-22 EUR pledges: that figure links within the page.
+    assert 'href="#flows-2021-04-01_2022-03-31-EUR-pledge"' in by_year
+    # FY2024-25's GBP pledge is further on: its link opens the page starting with its flows.
+    anchor = "flows-2024-04-01_2025-03-31-GBP-pledge"
+    link = re.search(rf'href="([^"]*#{anchor})"', by_year)
+    assert link is not None
+    assert link.group(1).startswith("/funding?")
+    target = client.get(html.unescape(link.group(1))).text
+    assert _listed(target)[0] == fx.flows["A2"].id
+    assert f'id="{anchor}"' in target
+    # The superseded flows are a link away from every page.
+    jump = re.search(r'href="([^"]*)#excluded">Go to the superseded flows', page)
+    assert jump is not None
+    superseded = client.get(html.unescape(jump.group(1))).text
+    assert _listed(superseded) == [fx.flows["C1"].id]
+    assert "Showing flows <strong>9–9</strong> of 9" in superseded
+
+
+def test_the_chart_table_keeps_each_figures_qualifier(
+    client: TestClient, fx: funding_fixture.Fixture, ecb_rates: None
+) -> None:
+    def chart_table(text: str, currency: str) -> str:
+        return text.split(f"<caption>{currency}", 1)[1].split("</table>", 1)[0]
+
+    page = client.get(f"/funding?provider={fx.uk.id}&by=fiscal-year").text
+    # B is "up to €10 million": the FY2021-22 EUR pledge total is a ceiling, here as above.
+    row = chart_table(page, "EUR").split("FY2021-22", 1)[1].split("</tr>", 1)[0]
+    assert '<span class="qualifier">up to</span> €40 million' in row
+    # The bar's own text alternative says so too.
+    assert "<title>Pledged, FY2021-22: up to €40m</title>" in page
+    assert "<title>Paid (disbursed), FY2021-22: €4m</title>" in page
+    assert "€4 million" in row
+    assert row.count("qualifier") == 1  # the payment is exact
+    usd = client.get(f"/funding?provider={fx.france.id}").text
+    assert "no pledge recorded" in chart_table(usd, "USD")
+    converted = client.get(f"/funding?provider={fx.uk.id}&by=fiscal-year&convert_to=GBP").text
+    row = chart_table(converted, "GBP").split("FY2021-22", 1)[1].split("</tr>", 1)[0]
+    assert '<span class="qualifier">up to</span>' in row
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("size=0", "size: '0' is not a page size; use a number from 1 to 500"),
+        ("size=501", "size: '501' is not a page size"),
+        ("size=100000000000000000000", "is not a page size"),
+        ("size=ten", "size: 'ten' is not a page size"),
+        ("after=garbage", "after: page token is not valid"),
+        ("before=" + "A" * 40, "before: page token is not valid"),
+        ("after=x&before=y", "give either after or before, not both"),
+        ("after=" + "x" * 301, "after: too long"),
+    ],
+)
+def test_bad_paging_is_400_with_a_way_back(
+    client: TestClient, fx: funding_fixture.Fixture, params: str, message: str
+) -> None:
+    response = client.get(f"/funding?provider={fx.uk.id}&{params}")
+    assert response.status_code == 400
+    text = html.unescape(response.text)
+    assert message in text
+    assert "This page of the list could not be shown." in text
+    assert f'href="/funding?provider={fx.uk.id}">Show the first page of this report' in text
+    # The CSV lists no flows: paging parameters do not concern it.
+    assert client.get(f"/funding.csv?provider={fx.uk.id}&{params}").status_code == 200
+
+
+def test_tampered_or_foreign_page_tokens_are_400(
+    client: TestClient, fx: funding_fixture.Fixture, settings: Settings
+) -> None:
+    page = client.get(f"/funding?provider={fx.uk.id}&by=fiscal-year&size=2").text
+    url = _token(page, "next")
+    assert url is not None
+    assert client.get(url).status_code == 200
+    token = url.split("after=", 1)[1].split("#", 1)[0]
+    # One character changed in the signed payload.
+    flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    response = client.get(f"/funding?provider={fx.uk.id}&by=fiscal-year&after={flipped}")
+    assert response.status_code == 400
+    assert "page token is not valid" in response.text
+    # A token of the fiscal-year order means nothing in calendar years.
+    response = client.get(f"/funding?provider={fx.uk.id}&after={token}")
+    assert response.status_code == 400
+    assert "another sort order" in response.text
+    # A validly signed token of another list (the commitments list) is refused too.
+    secret = settings.pledges_secret_key
+    other = browse.encode_cursor(browse.Cursor("-announced", "2021-01-01", 1), secret)
+    response = client.get(f"/funding?provider={fx.uk.id}&after={other}")
+    assert response.status_code == 400
+    # A token signed with our secret but holding nonsense is refused, not a 500.
+    nonsense = browse.encode_cursor(
+        browse.Cursor("funding-flows:calendar-year", [9, "x", "y", 1, 2, 99, None], 1), secret
+    )
+    response = client.get(f"/funding?provider={fx.uk.id}&after={nonsense}")
+    assert response.status_code == 400
+    assert "page token is not valid" in response.text
 
 
 def test_demo_csv_exact_output(client: TestClient, demo: Session) -> None:
@@ -429,3 +649,83 @@ def test_status_superseded_without_a_link_is_also_left_out(
         (fx.flows["B"].id, None),
         (fx.flows["C1"].id, fx.c2),
     }
+
+
+# ------------------------------------------------------------ paging, by brute force
+
+_FIGURES = [
+    (section, dt.date(year, 1, 1), dt.date(year, 12, 31), str(year), currency, stage)
+    for section in (funding.COUNTED, funding.SUPERSEDED)
+    for year in (2020, 2021)
+    for currency in ("EUR", "GBP")
+    for stage in (0, 2)
+]
+
+
+@settings_(max_examples=150, deadline=None)
+@given(
+    flows=st.lists(
+        st.tuples(st.integers(0, len(_FIGURES) - 1), st.integers(0, 3)), min_size=0, max_size=40
+    ),
+    size=st.integers(1, 7),
+    cursor=st.tuples(
+        st.integers(0, len(_FIGURES) - 1), st.integers(-1, 4), st.integers(0, 45), st.booleans()
+    ),
+)
+def test_flow_pages_match_a_full_sort(
+    flows: list[tuple[int, int]], size: int, cursor: tuple[int, int, int, bool]
+) -> None:
+    """Any page, from any place, is the slice of the fully sorted listing it should be."""
+    groups: dict[tuple[Any, ...], list[funding.FlowFacts]] = {}
+    keys = []
+    for flow_id, (figure_index, day) in enumerate(flows, start=1):
+        figure = _FIGURES[figure_index]
+        value_date = dt.date(2020, 1, 1) + dt.timedelta(days=day)  # several flows share a day
+        facts = funding.FlowFacts(
+            flow_id, 1, FlowStage.pledge, 1, "EUR", "exact", None, None, None, None,
+            value_date, "in_progress", value_date=value_date,
+        )  # fmt: skip
+        groups.setdefault(figure, []).insert(0, facts)  # not in order: the page sorts
+        keys.append((*figure, value_date, flow_id))
+    listing = sorted(groups.items())
+    keys.sort()
+
+    def page(paging: funding.FlowPaging) -> tuple[list[Any], funding.FlowPage]:
+        chosen, where = funding._flow_page(listing, paging)  # type: ignore[arg-type]
+        return [key for key, _ in chosen], where
+
+    # From any place, forwards and backwards, including places no flow holds.
+    figure_index, day, flow_id, backwards = cursor
+    place = (*_FIGURES[figure_index], dt.date(2020, 1, 1) + dt.timedelta(days=day), flow_id)
+    if backwards:
+        expected = [k for k in keys if k < place][-size:]
+        got, where = page(funding.FlowPaging(size=size, before=place))  # type: ignore[arg-type]
+    else:
+        expected = [k for k in keys if k > place][:size]
+        got, where = page(funding.FlowPaging(size=size, after=place))  # type: ignore[arg-type]
+    assert got == expected
+    assert where.total == len(keys)
+    if expected:
+        assert where.first == keys.index(expected[0]) + 1
+        assert where.last == keys.index(expected[-1]) + 1
+        assert where.continued == (where.first > 1 and keys[where.first - 2][:6] == got[0][:6])
+        assert where.continues == (where.last < len(keys) and keys[where.last][:6] == got[-1][:6])
+    else:
+        assert (where.first, where.last, where.next_key, where.previous_key) == (0, 0, None, None)
+
+    # Page one, then on by the next key; back by the previous key: every flow once.
+    walked: list[Any] = []
+    got, where = page(funding.FlowPaging(size=size))
+    pages = [got]
+    while where.next_key is not None:
+        assert len(pages) <= len(keys), "the pages do not move on"
+        got, where = page(funding.FlowPaging(size=size, after=where.next_key))
+        pages.append(got)
+    walked = [k for p in pages for k in p]
+    assert walked == keys
+    back = pages[-1]
+    while where.previous_key is not None:
+        assert len(back) <= len(keys), "the pages do not move back"
+        got, where = page(funding.FlowPaging(size=size, before=where.previous_key))
+        back = got + back
+    assert back == keys

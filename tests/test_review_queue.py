@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import re
 
@@ -15,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
+from app.config import Settings
 from app.models import Actor, Commitment, CommitmentActor, Source
-from app.services import review_queue
+from app.services import browse, review_queue
 from app.services.derived import ReviewState, review_state_sql
 from app.services.review_queue import DueFilters
 from app.services.reviews import EvidenceInput, record_review
@@ -344,3 +346,155 @@ def test_calendar_without_events_is_still_a_valid_calendar(
     calendar = _calendar(client, "?tag=recent-efforts")
     assert list(calendar.walk("VEVENT")) == []
     assert str(calendar["PRODID"]) == "-//Pledge Tracker//Reviews and deadlines//EN"
+
+
+# ------------------------------------------------------------------ pages
+
+
+def _queue_rows(demo: Session, count: int) -> list[Commitment]:
+    """`count` published commitments for France, due or overdue on JUNE_1, several on one day.
+
+    With the demo's two overdue reviews (28 May, both France's) and one
+    commitment of another actor, so the actor filter has something to leave out.
+    """
+    france = _actor(demo, "French Ministry of the Interior")
+    other = _actor(demo, "UK Home Office")
+    made = []
+    for n in range(count):
+        # Three on each day, from 20 May (overdue) to the window's last days (due).
+        day = dt.date(2021, 5, 20) + dt.timedelta(days=(n // 3) * 4)
+        commitment = Commitment(
+            kind="action",
+            title=f"Paged review {n:02d}",
+            announced_on=dt.date(2021, 1, 1),
+            next_review_on=day,
+            state=PublicationState.published,
+        )
+        demo.add(commitment)
+        made.append(commitment)
+    stray = Commitment(
+        kind="action",
+        title="Paged review of another actor",
+        announced_on=dt.date(2021, 1, 1),
+        next_review_on=dt.date(2021, 5, 30),
+        state=PublicationState.published,
+    )
+    demo.add(stray)
+    demo.flush()
+    for commitment in made:
+        demo.add(CommitmentActor(commitment_id=commitment.id, actor_id=france.id, role="maker"))
+    demo.add(CommitmentActor(commitment_id=stray.id, actor_id=other.id, role="maker"))
+    demo.commit()
+    return made
+
+
+def _row_ids(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<td><a href="/commitments/(\d+)">', page)]
+
+
+def _rel(page: str, rel: str) -> str | None:
+    found = re.search(rf'rel="{rel}" href="([^"]*)"', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize(("size", "state"), [(1, None), (4, None), (5, "due"), (3, "overdue")])
+def test_queue_pages_walk_every_row_once_keeping_the_filters(
+    client: TestClient, demo: Session, size: int, state: str | None
+) -> None:
+    _queue_rows(demo, 16)
+    france = _actor(demo, "French Ministry of the Interior")
+    filters = DueFilters(actor_id=france.id)
+    review_state = ReviewState(state) if state else None
+    expected = [
+        i.commitment.id
+        for i in review_queue.review_queue(
+            demo, today=JUNE_1, window_days=30, filters=filters, state=review_state, limit=None
+        )
+    ]
+    assert len(expected) > size
+    query = f"actor={france.id}" + (f"&state={state}" if state else "")
+    whole = client.get(f"/reviews/due?{query}&size=500").text
+    assert _row_ids(whole) == expected
+    url: str | None = f"/reviews/due?{query}&size={size}"
+    pages = []
+    while url:
+        for part in (f"actor={france.id}", f"size={size}", f"state={state}" if state else ""):
+            assert part in url
+        response = client.get(url)
+        assert response.status_code == 200
+        pages.append(response.text)
+        url = _rel(response.text, "next")
+    assert [i for page in pages for i in _row_ids(page)] == expected
+    assert len(pages) == -(-len(expected) // size)
+    total = len(expected)
+    assert f"Showing 1–{size} of {total}," in _text(pages[0])
+    assert f"Showing {size + 1}–{min(total, 2 * size)} of {total}," in _text(pages[1])
+    # Back from the last page to the first: the same rows, in the same order.
+    backward: list[int] = []
+    text = pages[-1]
+    while True:
+        backward[:0] = _row_ids(text)
+        back = _rel(text, "prev")
+        if back is None:
+            break
+        text = client.get(back).text
+    assert backward == expected
+    # The CSV has every row, whatever the page size.
+    rows = _csv(client.get(f"/reviews/due.csv?{query}&size={size}").text)
+    assert [int(r["commitment_id"]) for r in rows] == expected
+
+
+def test_queue_count_and_state_links_keep_the_page_size(client: TestClient, demo: Session) -> None:
+    made = _queue_rows(demo, 7)
+    page = client.get("/reviews/due?size=3").text
+    # 7 made, the demo's 2 and the other actor's: 10 rows due or overdue on 1 June.
+    assert "Showing 1–3 of 10, most urgent first, 3 a page; the CSV has them all." in _text(page)
+    assert 'href="/reviews/due?size=3&amp;state=overdue"' in page
+    assert 'rel="prev"' not in page
+    assert "First page" not in page
+    second = client.get(_rel(page, "next") or "").text
+    assert "Showing 4–6 of 10" in _text(second)
+    assert "First page" in second
+    assert made[0].title in page
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("size=0", "size"),
+        ("size=501", "size"),
+        ("size=lots", "size"),
+        ("after=garbage", "after: page token is not valid"),
+        ("before=" + "A" * 40, "before: page token is not valid"),
+        ("after=x&before=y", "give either after or before, not both"),
+        ("after=" + "x" * 301, "after"),
+    ],
+)
+def test_bad_queue_paging_is_400(client: TestClient, demo: Session, query: str, words: str) -> None:
+    response = client.get(f"/reviews/due?{query}")
+    assert response.status_code == 400
+    assert words in html.unescape(response.text)
+
+
+def test_tampered_or_foreign_queue_tokens_are_400(
+    client: TestClient, demo: Session, settings: Settings
+) -> None:
+    _queue_rows(demo, 4)
+    url = _rel(client.get("/reviews/due?size=2").text, "next")
+    assert url is not None
+    assert client.get(url).status_code == 200
+    token = url.split("after=", 1)[1]
+    flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    response = client.get(f"/reviews/due?size=2&after={flipped}")
+    assert response.status_code == 400
+    assert "page token is not valid" in response.text
+    # A validly signed token of another list, or holding nonsense, is refused too.
+    secret = settings.pledges_secret_key
+    for cursor in (
+        browse.Cursor("-announced", "2021-01-01", 1),
+        browse.Cursor("reviews-due", "not a date", 1),
+        browse.Cursor("reviews-due", None, 1),
+    ):
+        response = client.get(f"/reviews/due?after={browse.encode_cursor(cursor, secret)}")
+        assert response.status_code == 400, cursor
+        assert "page token" in response.text

@@ -23,6 +23,24 @@ from app.api.schemas import (
 )
 from app.vocab import AmountQualifier, ChangeAction, DeliveryStatus, FlowStage
 
+# ------------------------------------------------------------ pages
+
+
+class PageRead(BaseModel):
+    """Where the listed rows sit among every matching row, and the links to page on."""
+
+    first: int = Field(description="1-based place of the first row listed; 0 when none is.")
+    last: int = Field(description="Place of the last row listed; 0 when none is.")
+    total: int = Field(description="Every matching row, on all pages.")
+    size: int = Field(description="The most rows a page lists (the `size` parameter).")
+    next_url: str | None = Field(
+        description="The next page, with the same parameters; null on the last page."
+    )
+    previous_url: str | None = Field(
+        description="The previous page, with the same parameters; null on the first page."
+    )
+
+
 # ------------------------------------------------------------ review queue
 
 
@@ -82,10 +100,16 @@ class ReviewQueueRead(BaseModel):
     filters: QueueFiltersRead
     counts: QueueCountsRead
     items: list[QueueItemRead] = Field(
-        description="Most urgent (longest overdue) first; at most `limit` rows."
+        description="Most urgent (longest overdue) first: one page, at most `limit` rows."
     )
-    limit: int = Field(description="The most rows listed; `counts` always count every row.")
-    truncated: bool = Field(description="More rows match than are listed: use `csv_url`.")
+    limit: int = Field(
+        description="The most rows a page lists (`size`); `counts` always count every row."
+    )
+    truncated: bool = Field(
+        description="More rows match than this page lists: follow `page.next_url` "
+        "(or `page.previous_url`), or take them all from `csv_url`."
+    )
+    page: PageRead
     csv_url: str = Field(description="Every matching row, as CSV.")
 
 
@@ -255,11 +279,21 @@ class FundingReportRead(BaseModel):
     )
     converted_total: ConvertedRowRead | None
     flow_count: int = Field(description="Every counted flow.")
-    flows: list[FundingFlowRead] = Field(description="Counted flows listed, at most `limit`.")
+    flows: list[FundingFlowRead] = Field(
+        description="The counted flows on this page, in the order of the figures."
+    )
     excluded_count: int = Field(description="Superseded promises, left out of every total.")
-    excluded: list[FundingFlowRead]
+    excluded: list[FundingFlowRead] = Field(
+        description="The superseded promises on this page: they follow the counted flows."
+    )
     rates_used: list[RateRead]
-    limit: int = Field(description="The most flows listed; totals always count every flow.")
+    limit: int = Field(
+        description="The most flows a page lists (`size`); totals always count every flow."
+    )
+    page: PageRead = Field(
+        description="Counted flows and then superseded ones, `size` a page: `total` is "
+        "`flow_count` + `excluded_count`."
+    )
     html_url: str
     csv_url: str
 

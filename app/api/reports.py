@@ -46,6 +46,24 @@ from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERRORS)
 
 
+# ------------------------------------------------------------ pages
+
+
+def _page(
+    page: funding.FlowPage | review_queue.QueuePage,
+    next_url: str | None,
+    previous_url: str | None,
+) -> rs.PageRead:
+    return rs.PageRead(
+        first=page.first,
+        last=page.last,
+        total=page.total,
+        size=page.size,
+        next_url=next_url,
+        previous_url=previous_url,
+    )
+
+
 # ------------------------------------------------------------ review queue
 
 
@@ -97,29 +115,55 @@ def review_queue_json(
     role: web_reviews.RoleParam = None,
     tag: web_reviews.TagParam = None,
     state: web_reviews.StateParam = None,
+    size: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=review_queue.MAX_QUEUE_PAGE_SIZE,
+            description=f"Rows a page, 1–{review_queue.MAX_QUEUE_PAGE_SIZE} (default "
+            f"{review_queue.MAX_QUEUE_PAGE_SIZE}; the HTML page lists "
+            f"{review_queue.QUEUE_PAGE_SIZE}).",
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        Query(max_length=300, description="Page token: take it from `page.next_url`."),
+    ] = None,
+    before: Annotated[
+        str | None,
+        Query(max_length=300, description="Page token: take it from `page.previous_url`."),
+    ] = None,
 ) -> rs.ReviewQueueRead:
     """The review queue of `/reviews/due`: published commitments whose review is overdue or due.
 
     Due means the next review date is today or within `PLEDGES_REVIEW_DUE_DAYS`
-    (`counts.window_days`); overdue means it has passed. Most urgent first, at
-    most 500 rows like the page (`truncated` says when there are more: the CSV
-    at `csv_url` has every row, and `/api/v1/commitments?review=overdue` pages
-    through them). `counts` always count every matching commitment. An actor
-    or tag that does not exist, or `role` without `actor`, is a 400.
+    (`counts.window_days`); overdue means it has passed. Most urgent first, a
+    page at a time like the page: at most `size` rows (default 500, so a
+    queue of up to 500 rows comes whole, as before paging). `page` says which
+    rows these are (`first`–`last` of `total`) and links the next and previous
+    pages with the same filters (`truncated` is true when other pages exist);
+    the CSV at `csv_url` has every row. The page tokens are signed and are the
+    page's own: a link cut from `/reviews/due` works here too. `counts` always
+    count every matching commitment. An actor or tag that does not exist,
+    `role` without `actor`, a page size outside 1–500 or an altered page
+    token is a 400.
     """
     filters, labels = web_reviews._filters(session, actor, role, tag)
     window = settings.pledges_review_due_days
-    review_state = ReviewState(state) if state else None
-    limit = 500
-    items = review_queue.review_queue(
-        session, today=today, window_days=window, filters=filters, state=review_state, limit=limit
+    page, next_url, previous_url, _ = web_reviews.queue_page(
+        session,
+        today=today,
+        window_days=window,
+        filters=filters,
+        state=state,
+        size=size,
+        after=after,
+        before=before,
+        secret=settings.pledges_secret_key,
+        path="/api/v1/reviews/due",
+        default_size=review_queue.MAX_QUEUE_PAGE_SIZE,
     )
     counts = review_queue.queue_counts(session, today=today, window_days=window, filters=filters)
-    matching = {
-        None: counts.needing_attention,
-        ReviewState.overdue: counts.review_overdue,
-        ReviewState.due: counts.review_due,
-    }[review_state]
     csv_query = "&".join(
         part for part in (filters.query_string(), f"state={state}" if state else "") if part
     )
@@ -129,9 +173,10 @@ def review_queue_json(
             actor=_actor(labels.actor), role=role, tag=_tag(labels.tag), state=state
         ),
         counts=_counts(counts),
-        items=[_queue_item(item) for item in items],
-        limit=limit,
-        truncated=len(items) < matching,
+        items=[_queue_item(item) for item in page.items],
+        limit=page.size,
+        truncated=len(page.items) < page.total,
+        page=_page(page, next_url, previous_url),
         csv_url="/reviews/due.csv" + (f"?{csv_query}" if csv_query else ""),
     )
 
@@ -368,6 +413,7 @@ def funding_json(
     request: Request,
     session: SessionDep,
     caller: CallerDep,
+    settings: SettingsDep,
     provider: Annotated[
         str | None,
         Query(
@@ -411,6 +457,24 @@ def funding_json(
     rates: Annotated[
         str | None, Query(max_length=300, description="Convert with this rate table only.")
     ] = None,
+    size: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=funding.MAX_FLOW_PAGE_SIZE,
+            description=f"Flows a page, 1–{funding.MAX_FLOW_PAGE_SIZE} "
+            f"(default {funding.MAX_FLOW_PAGE_SIZE}; the HTML page lists "
+            f"{funding.FLOW_PAGE_SIZE}).",
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        Query(max_length=300, description="Page token: take it from `page.next_url`."),
+    ] = None,
+    before: Annotated[
+        str | None,
+        Query(max_length=300, description="Page token: take it from `page.previous_url`."),
+    ] = None,
 ) -> rs.FundingReportRead:
     """The funding report of `/funding`: money per currency, stage and year, exactly.
 
@@ -418,16 +482,27 @@ def funding_json(
     `/funding.csv` (see the README, "Counting rules for funding totals"):
     published commitments only; each flow once; currencies and stages never
     added together; superseded promises left out and listed in `excluded`.
-    Converted figures are approximate and name their rates. At most 500
-    flows are listed (`flows`); the totals count every flow. A parameter
-    that cannot be read, or an actor that does not exist, is a 400 naming it.
+    Converted figures are approximate and name their rates. The totals,
+    counts and rows always cover every matching flow. The flows behind them
+    are listed a page at a time, as on the page: counted flows (`flows`) in
+    the order of the figures, then the superseded ones (`excluded`), at most
+    `size` a page (default 500, so a report of up to 500 flows comes whole);
+    `page` says which ones (`first`–`last` of `total`) and links the next and
+    previous pages with the same parameters. The page tokens are signed, and
+    are the page's own: a link cut from `/funding` works here too. A
+    parameter that cannot be read, an actor that does not exist, a page
+    size outside 1–500 or an altered page token is a 400 naming it.
     """
     # The page's own parsing: reads the same names from the query string.
     # Write tokens may name draft actors; readers only published ones.
     query = web_funding._query(
         request, session, include_drafts=caller is not None and caller.can_write
     )
-    report = funding.funding_report(session, query)
+    secret = settings.pledges_secret_key
+    default_size = funding.MAX_FLOW_PAGE_SIZE
+    paging = web_funding._paging(request, query, secret, default_size=default_size)
+    report = funding.funding_report(session, query, paging=paging)
+    pager = web_funding._pager(report, secret, path="/api/v1/funding", default_size=default_size)
     suffix = f"?{query.query_string}" if query.query_string else ""
     return rs.FundingReportRead(
         query=rs.FundingQueryRead(
@@ -451,7 +526,8 @@ def funding_json(
         excluded_count=report.excluded_count,
         excluded=[_funding_flow(line) for line in report.excluded],
         rates_used=[_rate(leg) for leg in report.legs],
-        limit=funding.FLOW_LIST_LIMIT,
+        limit=paging.size,
+        page=_page(pager.page, pager.next_url, pager.previous_url),
         html_url=f"/funding{suffix}",
         csv_url=f"/funding.csv{suffix}",
     )

@@ -7,21 +7,24 @@ README ("Counting rules for funding totals") and in the docstrings below.
 Totals are summed in Python over integer minor units, exactly: each flow's
 year depends on its provider's fiscal-year convention (inherited from parent
 actors) and on its period, which is simpler to state and test here than in
-SQL, and the page lists the flows behind every figure anyway.
+SQL, and the page lists the flows behind every figure anyway. The list
+comes a page at a time (`FlowPaging`, `FlowPage`): the totals, counts and
+charts always cover every matching flow, whatever the page.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
-import heapq
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Final
+from operator import itemgetter
+from typing import Final, TypeAlias
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, select
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 from app import money, periods
 from app.models import MAX_ID, Actor, Citation, Commitment, MoneyFlow
 from app.services import derived
+from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
 from app.services.commitments import visible
 from app.services.conversion import Conversion, RateBook, RateUsed, round_to_minor
 from app.vocab import AmountQualifier, FlowStage, PublicationState
@@ -43,7 +47,11 @@ STAGE_LABELS: Final = {
 # Stages that are promises: a superseded commitment's promises are replaced by
 # its successor's (the rule lives in derived, shared with the dashboard's totals).
 PROMISE_STAGES: Final = derived.PROMISE_STAGES
-FLOW_LIST_LIMIT: Final = 500
+# The flows behind the figures are listed a page at a time: the page shows
+# FLOW_PAGE_SIZE unless asked for another size, and never more than
+# MAX_FLOW_PAGE_SIZE (each listed flow loads its quotes).
+FLOW_PAGE_SIZE: Final = 100
+MAX_FLOW_PAGE_SIZE: Final = 500
 
 
 class Basis(StrEnum):
@@ -211,6 +219,108 @@ def parse_query(
         convert_to=convert_to,
         rate_source=rate_source,
     )
+
+
+# ------------------------------------------------------------ paging
+
+# A flow's place in the listing: counted flows first (section 0), in the order
+# of the figures (year, currency, stage, value date, id), then the superseded
+# promises (section 1) in the same order. Every flow has one place, so pages
+# cut at keys list each flow exactly once, and a page link stays put when
+# flows are added elsewhere in the list.
+FlowKey: TypeAlias = tuple[int, dt.date, dt.date, str, str, int, dt.date, int]
+COUNTED: Final = 0
+SUPERSEDED: Final = 1
+# Below every real key of its section (flow ids start at 1).
+_LOW: Final = dt.date.min
+SUPERSEDED_START: Final[FlowKey] = (SUPERSEDED, _LOW, _LOW, "", "", -1, _LOW, 0)
+
+
+@dataclass(frozen=True)
+class FlowPaging:
+    """Which flows to list: `size` of them, after (or before) a place in the listing."""
+
+    size: int = FLOW_PAGE_SIZE
+    after: FlowKey | None = None
+    before: FlowKey | None = None
+
+
+def _token_sort(basis: Basis) -> str:
+    # The years, and so the order, depend on the basis: a token cut in one
+    # order is refused in the other instead of landing somewhere arbitrary.
+    return f"funding-flows:{basis.value}"
+
+
+def page_token(key: FlowKey, *, secret: str, basis: Basis) -> str:
+    """A signed, URL-safe token for a place in the listing (what `after`/`before` carry)."""
+    section, start, end, label, currency, stage, value_date, flow_id = key
+    value = [section, start.isoformat(), end.isoformat(), label, currency, stage]
+    return encode_cursor(
+        Cursor(_token_sort(basis), [*value, value_date.isoformat()], flow_id), secret
+    )
+
+
+def _read_token(name: str, token: str, secret: str, basis: Basis) -> FlowKey:
+    try:
+        cursor = decode_cursor(token, secret, _token_sort(basis))
+    except BadQuery as exc:
+        raise FundingQueryError(f"{name}: {exc}") from None
+    invalid = FundingQueryError(f"{name}: page token is not valid; start again from page one")
+    value = cursor.value
+    if not (isinstance(value, list) and len(value) == 7):
+        raise invalid
+    section, start, end, label, currency, stage, value_date = value
+    if not (
+        type(section) is int
+        and section in (COUNTED, SUPERSEDED)
+        and type(stage) is int
+        and -1 <= stage < len(FlowStage)
+        and all(isinstance(v, str) for v in (start, end, label, currency, value_date))
+    ):
+        raise invalid
+    try:
+        dates = [dt.date.fromisoformat(v) for v in (start, end, value_date)]
+    except ValueError:
+        raise invalid from None
+    return (section, dates[0], dates[1], label, currency, stage, dates[2], cursor.id)
+
+
+def parse_paging(
+    raw: Mapping[str, str | None],
+    *,
+    secret: str,
+    basis: Basis,
+    default_size: int = FLOW_PAGE_SIZE,
+) -> FlowPaging:
+    """Read `size`, `after` and `before`; FundingQueryError naming the parameter if bad.
+
+    A page size outside 1 to MAX_FLOW_PAGE_SIZE is refused rather than
+    quietly cut, so a script asking for 10,000 rows learns it gets pages.
+    """
+    text = (raw.get("size") or "").strip()
+    size = default_size
+    if text:
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_FLOW_PAGE_SIZE:
+            raise FundingQueryError(
+                f"size: {text[:40]!r} is not a page size; use a number from 1 to "
+                f"{MAX_FLOW_PAGE_SIZE} (flows a page)"
+            )
+        size = int(text)
+    after = (raw.get("after") or "").strip()
+    before = (raw.get("before") or "").strip()
+    if after and before:
+        raise FundingQueryError("after: give either after or before, not both")
+    return FlowPaging(
+        size=size,
+        after=_read_token("after", after, secret, basis) if after else None,
+        before=_read_token("before", before, secret, basis) if before else None,
+    )
+
+
+def group_start(bucket: Bucket, currency: str, stage: FlowStage) -> FlowKey:
+    """The place just before the first counted flow behind one figure (year, currency, stage)."""
+    return (COUNTED, bucket.start, bucket.end, bucket.label, currency, _STAGE_ORDER[stage],
+            _LOW, 0)  # fmt: skip
 
 
 # ------------------------------------------------------------ actors
@@ -540,6 +650,26 @@ class ChartData:
     # is better than a bar that understates.
     pledged: list[Decimal | None]
     paid: list[Decimal | None]
+    # Each figure's qualifier, as in the tables (up_to: a ceiling, …), so the
+    # chart's own table never shows an "up to" total as a plain amount.
+    pledged_qualifiers: list[str] = field(default_factory=list)
+    paid_qualifiers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FlowPage:
+    """Where the listed flows sit among all of them: "flows `first`–`last` of `total`"."""
+
+    size: int
+    first: int  # 1-based place of the first listed flow; 0 when none is listed
+    last: int
+    total: int  # counted and superseded flows together
+    next_key: FlowKey | None  # `after` of the next page
+    previous_key: FlowKey | None  # `before` of the previous page
+    # The first listed flow's figure has flows on the previous page; the last
+    # one's has more on the next (its heading says "continued").
+    continued: bool
+    continues: bool
 
 
 @dataclass
@@ -550,11 +680,12 @@ class FundingReport:
     converted_rows: list[ConvertedRow]
     converted_total: ConvertedRow | None
     flow_count: int  # counted flows
-    lines: list[FlowLine]  # counted flows listed on the page (at most FLOW_LIST_LIMIT)
+    lines: list[FlowLine]  # counted flows on this page of the listing
     excluded_count: int
-    excluded: list[FlowLine]  # superseded promises, listed not counted
+    excluded: list[FlowLine]  # superseded promises on this page, listed not counted
     legs: list[RateUsed]  # every rate used
     charts: list[ChartData]
+    page: FlowPage | None = None  # None when no flows were asked for (the CSV)
 
     @property
     def rate_sources(self) -> list[str]:
@@ -580,13 +711,13 @@ _STAGE_ORDER: Final = {stage: i for i, stage in enumerate(FlowStage)}
 
 
 def funding_report(
-    session: Session, query: FundingQuery, *, list_limit: int = FLOW_LIST_LIMIT
+    session: Session, query: FundingQuery, *, paging: FlowPaging | None = FlowPaging()
 ) -> FundingReport:
     """Compute the report for `query` (see the module docstring and the README).
 
-    Totals are computed from plain column values of every matching flow; full
-    flows with their quotes are loaded only for the (at most `list_limit`)
-    flows the page lists.
+    Totals, counts and charts are computed from plain column values of every
+    matching flow, whatever page is listed; full flows with their quotes are
+    loaded only for the one page of flows `paging` asks for (none if None).
     """
     tree = _actor_tree(session)
     conditions: list[ColumnElement[bool]] = list(visible(include_drafts=False))
@@ -706,19 +837,22 @@ def funding_report(
         converted_rows = [ConvertedRow(b, c) for b, c in sorted(per_bucket.items())]
         converted_total = ConvertedRow(None, overall)
 
-    # The flows the page lists: in the order of the figures, up to the limit.
-    def order(f: FlowFacts) -> tuple[Bucket, str, int, dt.date, int]:
-        assert f.bucket is not None
-        assert f.value_date is not None
-        return (f.bucket, f.currency, _STAGE_ORDER[f.stage], f.value_date, f.id)
-
-    listed = heapq.nsmallest(list_limit, counted, key=order)
-    listed_excluded = heapq.nsmallest(list_limit, excluded, key=order)
-    loaded = _load_flows(session, [f.id for f in listed + listed_excluded])
-    successors = _load_commitments(
-        session,
-        {successor_of[f.commitment_id] for f in listed_excluded if f.commitment_id in successor_of},
-    )
+    lines: list[FlowLine] = []
+    excluded_lines: list[FlowLine] = []
+    page: FlowPage | None = None
+    if paging is not None:
+        listed, page = _flow_page(_listing(rows, excluded), paging)
+        loaded = _load_flows(session, [f.id for _, f in listed])
+        superseded = [f for place, f in listed if place[0] == SUPERSEDED]
+        successors = _load_commitments(
+            session,
+            {successor_of[f.commitment_id] for f in superseded if f.commitment_id in successor_of},
+        )
+        lines = [FlowLine(f, loaded[f.id]) for place, f in listed if place[0] == COUNTED]
+        excluded_lines = [
+            FlowLine(f, loaded[f.id], successors.get(successor_of.get(f.commitment_id, 0)))
+            for f in superseded
+        ]
 
     return FundingReport(
         query=query,
@@ -727,14 +861,113 @@ def funding_report(
         converted_rows=converted_rows,
         converted_total=converted_total,
         flow_count=len(counted),
-        lines=[FlowLine(f, loaded[f.id]) for f in listed],
+        lines=lines,
         excluded_count=len(excluded),
-        excluded=[
-            FlowLine(f, loaded[f.id], successors.get(successor_of.get(f.commitment_id, 0)))
-            for f in listed_excluded
-        ],
+        excluded=excluded_lines,
         legs=sorted(legs),
         charts=_charts(rows, converted_rows, query.convert_to),
+        page=page,
+    )
+
+
+# A figure's place in the listing: FlowKey without the flow's value date and id.
+_Figure: TypeAlias = tuple[int, dt.date, dt.date, str, str, int]
+
+
+def _listing(rows: list[Row], excluded: list[FlowFacts]) -> list[tuple[_Figure, list[FlowFacts]]]:
+    """The listing as figures in order, each with its flows (not yet in order).
+
+    Counted flows come grouped already, in the cells of the per-year rows;
+    only the superseded ones are grouped here.
+    """
+    groups: list[tuple[_Figure, list[FlowFacts]]] = []
+    for row in rows:
+        assert row.bucket is not None
+        b = row.bucket
+        for stage, cell in row.cells.items():
+            if cell.flows:
+                figure = (COUNTED, b.start, b.end, b.label, row.currency, _STAGE_ORDER[stage])
+                groups.append((figure, cell.flows))
+    superseded: dict[_Figure, list[FlowFacts]] = {}
+    for f in excluded:
+        bucket = f.bucket
+        assert bucket is not None
+        figure = (SUPERSEDED, bucket.start, bucket.end, bucket.label, f.currency,
+                  _STAGE_ORDER[f.stage])  # fmt: skip
+        superseded.setdefault(figure, []).append(f)
+    groups += superseded.items()
+    groups.sort(key=itemgetter(0))
+    return groups
+
+
+def _within(f: FlowFacts) -> tuple[dt.date, int]:
+    """A flow's order within its figure."""
+    assert f.value_date is not None
+    return f.value_date, f.id
+
+
+def _flow_page(
+    groups: list[tuple[_Figure, list[FlowFacts]]], paging: FlowPaging
+) -> tuple[list[tuple[FlowKey, FlowFacts]], FlowPage]:
+    """One page of the listing, and where it sits.
+
+    The report already holds every matching flow, grouped by figure, so the
+    page is picked here rather than in SQL: figures wholly before (or after)
+    the page are counted, not sorted; only the figures the page touches are
+    put in order. A page of a report of 100,000 flows costs a few milliseconds.
+    """
+    size = paging.size
+    total = sum(len(flows) for _, flows in groups)
+    backwards = paging.before is not None
+    boundary = paging.before if backwards else paging.after
+    # (figure, its flows in order, index of the first or last one taken)
+    taken: list[tuple[_Figure, list[FlowFacts], int, int]] = []
+    skipped = 0  # flows before the page (forwards) or after it (backwards)
+    wanted = size
+    for figure, flows in reversed(groups) if backwards else groups:
+        if not wanted:
+            break
+        if boundary is not None:
+            edge = boundary[:6]
+            if (figure > edge) if backwards else (figure < edge):
+                skipped += len(flows)
+                continue
+        ordered = sorted(flows, key=_within)
+        lo, hi = 0, len(ordered)
+        if boundary is not None and figure == boundary[:6]:
+            place = (boundary[6], boundary[7])
+            if backwards:
+                hi = bisect.bisect_left(ordered, place, key=_within)
+                skipped += len(ordered) - hi
+            else:
+                lo = bisect.bisect_right(ordered, place, key=_within)
+                skipped += lo
+        if backwards:
+            lo = max(lo, hi - wanted)
+        else:
+            hi = min(hi, lo + wanted)
+        if lo < hi:
+            taken.append((figure, ordered, lo, hi))
+            wanted -= hi - lo
+    if backwards:
+        taken.reverse()
+    chosen = [
+        ((*figure, *_within(f)), f) for figure, ordered, lo, hi in taken for f in ordered[lo:hi]
+    ]
+    if not chosen:
+        return [], FlowPage(size, 0, 0, total, None, None, False, False)
+    first = total - skipped - len(chosen) + 1 if backwards else skipped + 1
+    last = first + len(chosen) - 1
+    return chosen, FlowPage(
+        size=size,
+        first=first,
+        last=last,
+        total=total,
+        next_key=chosen[-1][0] if last < total else None,
+        previous_key=chosen[0][0] if first > 1 else None,
+        # Its figure has flows before the first listed one, or after the last.
+        continued=taken[0][2] > 0,
+        continues=taken[-1][3] < len(taken[-1][1]),
     )
 
 
@@ -771,6 +1004,12 @@ def _charts(
 ) -> list[ChartData]:
     """Pledged against paid (disbursed) by year: in the reporting currency, else per currency."""
     if convert_to is not None and converted_rows:
+
+        def stated(cell: ConvertedCell) -> str:
+            # What the amounts as stated make of the figure (a ceiling, a floor…);
+            # that converting makes it approximate the chart says once, in its caption.
+            return _total_qualifier(cell.qualifiers, False)
+
         return [
             ChartData(
                 currency=convert_to,
@@ -778,6 +1017,8 @@ def _charts(
                 labels=[r.bucket.label for r in converted_rows if r.bucket],
                 pledged=[_complete(r.cells[FlowStage.pledge]) for r in converted_rows],
                 paid=[_complete(r.cells[FlowStage.disbursement]) for r in converted_rows],
+                pledged_qualifiers=[stated(r.cells[FlowStage.pledge]) for r in converted_rows],
+                paid_qualifiers=[stated(r.cells[FlowStage.disbursement]) for r in converted_rows],
             )
         ]
     charts: dict[str, ChartData] = {}
@@ -787,6 +1028,8 @@ def _charts(
         chart.labels.append(row.bucket.label)
         chart.pledged.append(row.cells[FlowStage.pledge].amount)
         chart.paid.append(row.cells[FlowStage.disbursement].amount)
+        chart.pledged_qualifiers.append(row.cells[FlowStage.pledge].qualifier)
+        chart.paid_qualifiers.append(row.cells[FlowStage.disbursement].qualifier)
     return [charts[c] for c in sorted(charts)]
 
 

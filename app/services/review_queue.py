@@ -1,8 +1,9 @@
 """What is due: the review queue, its counts, and the dated events of the calendar feed.
 
-One query path serves every rendering: `/reviews/due` (HTML), `/reviews/due.csv`
-and the dashboard panel read `queue_query`; `/reviews.ics` reads `dated_query`
-with the same filters. Review states come only from `app.services.derived`.
+One query path serves every rendering: `/reviews/due` (HTML, a page at a
+time), `/reviews/due.csv` (every row) and the dashboard panel read
+`queue_query`; `/reviews.ics` reads `dated_query` with the same filters.
+Review states come only from `app.services.derived`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Actor, Commitment, CommitmentActor, CommitmentTag, Tag
 from app.services import derived
+from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
 from app.services.commitments import visible
 from app.services.derived import ReviewState
 from app.vocab import PublicationState
@@ -147,6 +149,142 @@ def _item(commitment: Commitment, today: dt.date, window_days: int) -> QueueItem
     )
 
 
+# ------------------------------------------------------------------ pages
+
+QUEUE_PAGE_SIZE = 100
+MAX_QUEUE_PAGE_SIZE = 500
+# What a page token says it orders; a token of another list is refused.
+_QUEUE_ORDER = "reviews-due"
+
+# A row's place in the queue's order: (next review date, commitment id).
+QueueKey = tuple[dt.date, int]
+
+
+class PagingError(ValueError):
+    """A page token that was altered or belongs elsewhere; the message says which."""
+
+
+@dataclass(frozen=True)
+class QueuePaging:
+    """Which rows to list: `size` of them, after (or before) a place in the queue."""
+
+    size: int = QUEUE_PAGE_SIZE
+    after: QueueKey | None = None
+    before: QueueKey | None = None
+
+
+def page_token(key: QueueKey, secret: str) -> str:
+    """A signed, URL-safe token for a place in the queue (what `after`/`before` carry)."""
+    return encode_cursor(Cursor(_QUEUE_ORDER, key[0].isoformat(), key[1]), secret)
+
+
+def read_token(name: str, token: str, secret: str) -> QueueKey:
+    """The place a page token names; PagingError naming the parameter if it was altered."""
+    try:
+        cursor = decode_cursor(token, secret, _QUEUE_ORDER)
+    except BadQuery as exc:
+        raise PagingError(f"{name}: {exc}") from None
+    try:
+        return dt.date.fromisoformat(cursor.value), cursor.id
+    except (TypeError, ValueError):
+        raise PagingError(f"{name}: page token is not valid; start again from page one") from None
+
+
+def parse_paging(
+    *, size: int | None, after: str | None, before: str | None, secret: str
+) -> QueuePaging:
+    """Check the page size and read the page tokens; PagingError if either is bad."""
+    if size is not None and not 1 <= size <= MAX_QUEUE_PAGE_SIZE:
+        raise PagingError(f"size: use a number from 1 to {MAX_QUEUE_PAGE_SIZE} (rows a page)")
+    if after and before:
+        raise PagingError("after: give either after or before, not both")
+    return QueuePaging(
+        size=size or QUEUE_PAGE_SIZE,
+        after=read_token("after", after, secret) if after else None,
+        before=read_token("before", before, secret) if before else None,
+    )
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue: rows `first`–`last` of `total`, most urgent first."""
+
+    items: list[QueueItem]
+    size: int
+    first: int  # 1-based place of the first row listed; 0 when none is
+    last: int
+    total: int
+    next_key: QueueKey | None  # `after` of the next page
+    previous_key: QueueKey | None  # `before` of the previous page
+
+
+def _before(key: QueueKey) -> ColumnElement[bool]:
+    """Rows ahead of `key` in the queue's order (next review date, then id)."""
+    day, row_id = key
+    return or_(
+        Commitment.next_review_on < day,
+        and_(Commitment.next_review_on == day, Commitment.id < row_id),
+    )
+
+
+def _after(key: QueueKey) -> ColumnElement[bool]:
+    day, row_id = key
+    return or_(
+        Commitment.next_review_on > day,
+        and_(Commitment.next_review_on == day, Commitment.id > row_id),
+    )
+
+
+def queue_page(
+    session: Session,
+    *,
+    today: dt.date,
+    window_days: int,
+    filters: DueFilters = DueFilters(),
+    state: ReviewState | None = None,
+    paging: QueuePaging = QueuePaging(),
+) -> QueuePage:
+    """One page of `queue_query`'s rows, by key: pages never skip or repeat a row.
+
+    Queue rows always have a next review date (due or overdue needs one), so
+    the key (next_review_on, id) is never NULL.
+    """
+    query = queue_query(today, window_days, filters, state).options(*_ROW_LOADS)
+    if paging.before is not None:
+        query = query.where(_before(paging.before)).order_by(None)
+        query = query.order_by(Commitment.next_review_on.desc(), Commitment.id.desc())
+    elif paging.after is not None:
+        query = query.where(_after(paging.after))
+    rows = list(session.scalars(query.limit(paging.size)))
+    if paging.before is not None:
+        rows.reverse()
+    # Where the page sits: every matching row, and those ahead of the page, in one count.
+    ahead = func.count(case((_before(_key(rows[0])), 1))) if rows else literal(0)
+    total, above = session.execute(
+        queue_query(today, window_days, filters, state)
+        .order_by(None)
+        .with_only_columns(func.count(), ahead, maintain_column_froms=True)
+    ).one()
+    if not rows:
+        return QueuePage([], paging.size, 0, 0, total, None, None)
+    first = above + 1
+    last = above + len(rows)
+    return QueuePage(
+        items=[_item(c, today, window_days) for c in rows],
+        size=paging.size,
+        first=first,
+        last=last,
+        total=total,
+        next_key=_key(rows[-1]) if last < total else None,
+        previous_key=_key(rows[0]) if first > 1 else None,
+    )
+
+
+def _key(commitment: Commitment) -> QueueKey:
+    assert commitment.next_review_on is not None
+    return commitment.next_review_on, commitment.id
+
+
 def review_queue(
     session: Session,
     *,
@@ -154,8 +292,13 @@ def review_queue(
     window_days: int,
     filters: DueFilters = DueFilters(),
     state: ReviewState | None = None,
-    limit: int | None = 500,
+    limit: int | None = None,
 ) -> list[QueueItem]:
+    """Every row of the queue (or the first `limit`), most urgent first, in one list.
+
+    The pages and the API page with `queue_page`; this loads every row's
+    commitment, so it suits small queues (tests, scripts), not a page.
+    """
     query = queue_query(today, window_days, filters, state).options(*_ROW_LOADS)
     if limit is not None:
         query = query.limit(limit)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -22,6 +25,8 @@ from app.web.deps import SessionDep, SettingsDep, TemplatesDep, currency_filter
 router = APIRouter()
 
 _PARAMS = ("provider", "receiver", "stage", "period", "currency", "by", "convert_to", "rates")
+# The listing's page: its size, and a signed place in the list (the page's own links).
+_PAGING = ("size", "after", "before")
 
 
 def _query(request: Request, session: Session, *, include_drafts: bool) -> funding.FundingQuery:
@@ -34,6 +39,94 @@ def _query(request: Request, session: Session, *, include_drafts: bool) -> fundi
         return funding.parse_query(session, raw, include_drafts=include_drafts)
     except funding.FundingQueryError as exc:
         raise HTTPException(400, str(exc)) from None
+
+
+def _paging(
+    request: Request, query: funding.FundingQuery, secret: str, *, default_size: int
+) -> funding.FlowPaging:
+    """Which page of flows to list; 400 for a bad page size or a tampered page token."""
+    raw = {name: request.query_params.get(name) for name in _PAGING}
+    for name, value in raw.items():
+        if value is not None and len(value) > 300:
+            raise HTTPException(400, f"{name}: too long")
+    try:
+        return funding.parse_paging(
+            raw, secret=secret, basis=query.basis, default_size=default_size
+        )
+    except funding.FundingQueryError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Pager:
+    """The listing's links: each keeps the report's filters and the page size."""
+
+    page: funding.FlowPage
+    next_url: str | None
+    previous_url: str | None
+    first_url: str | None
+    superseded_url: str | None  # the superseded flows, when none are on this page
+    cell_href: Callable[[funding.Bucket, str, FlowStage], str]
+
+
+def _pager(
+    report: funding.FundingReport,
+    secret: str,
+    *,
+    path: str = "/funding",
+    default_size: int = funding.FLOW_PAGE_SIZE,
+) -> Pager:
+    """The links of the listing at `path` (the page, or the API with its own default size)."""
+    assert report.page is not None
+    page, q = report.page, report.query
+    keep = {"size": str(page.size)} if page.size != default_size else {}
+
+    def at(fragment: str, **place: funding.FlowKey) -> str:
+        tokens = {
+            name: funding.page_token(key, secret=secret, basis=q.basis)
+            for name, key in place.items()
+        }
+        params = urlencode({**q.params(), **keep, **tokens})
+        return f"{path}?{params}{fragment}" if params else f"{path}{fragment}"
+
+    # A figure's link goes to its flows: on this page when they start here,
+    # else to the page that starts with them.
+    here = {line.anchor for line in report.lines}
+    if page.continued and report.lines:
+        here.discard(report.lines[0].anchor)
+
+    def cell_href(bucket: funding.Bucket, currency: str, stage: FlowStage) -> str:
+        anchor = funding.cell_anchor(bucket, currency, stage)
+        if anchor in here:
+            return f"#{anchor}"
+        return at(f"#{anchor}", after=funding.group_start(bucket, currency, stage))
+
+    fragment = "#flows" if path == "/funding" else ""
+    return Pager(
+        page=page,
+        next_url=at(fragment, after=page.next_key) if page.next_key else None,
+        previous_url=at(fragment, before=page.previous_key) if page.previous_key else None,
+        first_url=at(fragment) if page.first != 1 else None,
+        superseded_url=(
+            at("#excluded", after=funding.SUPERSEDED_START)
+            if report.excluded_count and not report.excluded
+            else None
+        ),
+        cell_href=cell_href,
+    )
+
+
+# As the tables' figures say it (the `qualified` macro of funding/report.html).
+_QUALIFIER_WORDS = {
+    "up_to": "up to ",
+    "approximately": "approx. ",
+    "at_least": "at least ",
+    "mixed": "ceilings and floors: ",
+}
+
+
+def _prefixes(qualifiers: list[str]) -> list[str]:
+    return [_QUALIFIER_WORDS.get(q, "") for q in qualifiers]
 
 
 def _charts(report: funding.FundingReport, locale: str) -> list[tuple[funding.ChartData, Markup]]:
@@ -54,8 +147,8 @@ def _charts(report: funding.FundingReport, locale: str) -> list[tuple[funding.Ch
             f"Pledged and paid by year, {currency}{approx}",
             chart.labels,
             [
-                charts.Series("Pledged", chart.pledged),
-                charts.Series("Paid (disbursed)", chart.paid),
+                charts.Series("Pledged", chart.pledged, _prefixes(chart.pledged_qualifiers)),
+                charts.Series("Paid (disbursed)", chart.paid, _prefixes(chart.paid_qualifiers)),
             ],
             description=f"Bars of the amounts pledged and disbursed in {currency} for each "
             "year; the table below the chart gives the same figures.",
@@ -80,9 +173,14 @@ def funding_report(
     `currency` (flows in this currency only), `by` (calendar-year or
     fiscal-year: the provider's), `convert_to` (a reporting currency; converted
     figures are approximate) and `rates` (one rate table by name).
+
+    The figures and charts count every matching flow; the flows behind them
+    are listed a page at a time: `size` flows a page (1–500, default 100), and
+    the page tokens `after`/`before` from the page's own links.
     """
     report: funding.FundingReport | None = None
     error: str | None = None
+    paging_refused = False
     try:
         query = _query(request, session, include_drafts=account is not None)
     except HTTPException as exc:
@@ -90,8 +188,19 @@ def funding_report(
         query, error = funding.FundingQuery(), str(exc.detail)
         form = {name: request.query_params.get(name) or "" for name in _PARAMS}
     else:
-        report = funding.funding_report(session, query)
         form = {**dict.fromkeys(_PARAMS, ""), "by": query.basis.value, **query.params()}
+        try:
+            paging = _paging(
+                request,
+                query,
+                settings.pledges_secret_key,
+                default_size=funding.FLOW_PAGE_SIZE,
+            )
+        except HTTPException as exc:
+            # The filters are fine; the page link is not: say so, and offer page one.
+            error, paging_refused = str(exc.detail), True
+        else:
+            report = funding.funding_report(session, query, paging=paging)
     actors = list(
         session.scalars(
             select(Actor)
@@ -110,9 +219,17 @@ def funding_report(
         "charts": _charts(report, settings.pledges_locale) if report else [],
         "cell_anchor": funding.cell_anchor,
         "groups": report.cell_lines() if report else {},
+        "pager": _pager(report, settings.pledges_secret_key) if report else None,
+        # A chosen page size survives a change of filters (a hidden field of the form).
+        "page_size": (
+            report.page.size
+            if report and report.page and report.page.size != funding.FLOW_PAGE_SIZE
+            else None
+        ),
         "form": form,
         "error": error,
         "error_field": error.split(":", 1)[0] if error else None,
+        "paging_refused": paging_refused,
     }
     return templates.TemplateResponse(
         request, "funding/report.html", context, status_code=400 if error else 200
@@ -125,7 +242,8 @@ def funding_report_csv(
 ) -> StreamingResponse:
     """The figures of /funding with the same parameters, one row per year, currency and stage."""
     query = _query(request, session, include_drafts=account is not None)
-    report = funding.funding_report(session, query)
+    # The figures only: the CSV lists no flows, so none are loaded.
+    report = funding.funding_report(session, query, paging=None)
     body = rows_to_csv(funding.CSV_HEADER, funding.csv_rows(report))
     return StreamingResponse(
         body,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -35,6 +37,25 @@ TagParam = Annotated[
     str | None,
     Query(min_length=1, max_length=100, description="Only commitments with this tag (slug)."),
 ]
+SizeParam = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=review_queue.MAX_QUEUE_PAGE_SIZE,
+        description=f"Rows a page, 1–{review_queue.MAX_QUEUE_PAGE_SIZE}.",
+    ),
+]
+AfterParam = Annotated[
+    str | None,
+    Query(max_length=300, description="Page token from the next-page link: the rows after it."),
+]
+BeforeParam = Annotated[
+    str | None,
+    Query(
+        max_length=300,
+        description="Page token from the previous-page link: the rows before it.",
+    ),
+]
 
 
 def _filters(
@@ -48,6 +69,64 @@ def _filters(
     except FilterError as error:
         # A filter naming nothing is a bad request, not a missing page.
         raise HTTPException(400, str(error)) from None
+
+
+def queue_page(
+    session: Session,
+    *,
+    today: dt.date,
+    window_days: int,
+    filters: DueFilters,
+    state: str | None,
+    size: int | None,
+    after: str | None,
+    before: str | None,
+    secret: str,
+    path: str,
+    default_size: int,
+) -> tuple[review_queue.QueuePage, str | None, str | None, str | None]:
+    """One page of the queue and its next, previous and first-page links (at `path`).
+
+    The links keep the filters, the state and the page size; a bad page size
+    or an altered page token is a 400.
+    """
+    try:
+        paging = review_queue.parse_paging(
+            size=size if size is not None else default_size,
+            after=after,
+            before=before,
+            secret=secret,
+        )
+    except review_queue.PagingError as error:
+        raise HTTPException(400, str(error)) from None
+    page = review_queue.queue_page(
+        session,
+        today=today,
+        window_days=window_days,
+        filters=filters,
+        state=ReviewState(state) if state else None,
+        paging=paging,
+    )
+    keep = list(parse_qsl(filters.query_string()))
+    if state:
+        keep.append(("state", state))
+    if paging.size != default_size:
+        keep.append(("size", str(paging.size)))
+
+    def url(*token: tuple[str, str]) -> str:
+        params = urlencode([*keep, *token])
+        return f"{path}?{params}" if params else path
+
+    next_url = (
+        url(("after", review_queue.page_token(page.next_key, secret))) if page.next_key else None
+    )
+    previous_url = (
+        url(("before", review_queue.page_token(page.previous_key, secret)))
+        if page.previous_key
+        else None
+    )
+    first_url = url() if page.first != 1 else None
+    return page, next_url, previous_url, first_url
 
 
 def _base_url(request: Request) -> str:
@@ -98,22 +177,46 @@ def review_queue_page(
     role: RoleParam = None,
     tag: TagParam = None,
     state: StateParam = None,
+    size: SizeParam = None,
+    after: AfterParam = None,
+    before: BeforeParam = None,
 ) -> HTMLResponse:
-    """Published commitments whose review is overdue or due within the window, most urgent first."""
+    """Published commitments whose review is overdue or due within the window, most urgent first.
+
+    Listed a page at a time: `size` rows (1–500, default 100), and the page
+    tokens `after`/`before` from the page's own links; the CSV has every row.
+    """
     filters, labels = _filters(session, actor, role, tag)
     window = settings.pledges_review_due_days
-    review_state = ReviewState(state) if state else None
-    items = review_queue.review_queue(
-        session, today=today, window_days=window, filters=filters, state=review_state
+    page, next_url, previous_url, first_url = queue_page(
+        session,
+        today=today,
+        window_days=window,
+        filters=filters,
+        state=state,
+        size=size,
+        after=after,
+        before=before,
+        secret=settings.pledges_secret_key,
+        path="/reviews/due",
+        default_size=review_queue.QUEUE_PAGE_SIZE,
     )
     counts = review_queue.queue_counts(session, today=today, window_days=window, filters=filters)
     query = filters.query_string()
     csv_query = "&".join(part for part in (query, f"state={state}" if state else "") if part)
+    # The state links keep the filters and a chosen page size, and start at page one.
+    size_part = f"size={page.size}" if page.size != review_queue.QUEUE_PAGE_SIZE else ""
+    sized = "&".join(part for part in (query, size_part) if part)
     return templates.TemplateResponse(
         request,
         "reviews/due.html",
         {
-            "items": items,
+            "items": page.items,
+            "page": page,
+            "next_url": next_url,
+            "previous_url": previous_url,
+            "first_url": first_url,
+            "state_query": f"?{sized}" if sized else "",
             "counts": counts,
             "labels": labels,
             "filters": filters,
