@@ -36,7 +36,7 @@ from app.services import derived
 from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
 from app.services.commitments import visible
 from app.services.conversion import Conversion, RateBook, RateUsed, round_to_minor
-from app.vocab import AmountQualifier, FlowStage, PublicationState
+from app.vocab import AmountQualifier, FlowStage, PublicationState, combined_qualifier
 
 STAGE_LABELS: Final = {
     FlowStage.pledge: "pledged",
@@ -548,15 +548,11 @@ class Cell:
 
 
 def _total_qualifier(qualifiers: set[str], approximate: bool) -> str:
-    if AmountQualifier.up_to in qualifiers and AmountQualifier.at_least in qualifiers:
-        return "mixed"
-    if AmountQualifier.up_to in qualifiers:
-        return AmountQualifier.up_to.value
-    if AmountQualifier.at_least in qualifiers:
-        return AmountQualifier.at_least.value
-    if approximate or AmountQualifier.approximately in qualifiers:
-        return AmountQualifier.approximately.value
-    return AmountQualifier.exact.value
+    """The rule of the commitment page (`combined_qualifier`); a converted
+    total is at least approximate, whatever its flows say."""
+    return combined_qualifier(
+        qualifiers | {AmountQualifier.approximately} if approximate else qualifiers
+    )
 
 
 @dataclass
