@@ -43,6 +43,17 @@ from app.web import funding as web_funding
 from app.web import reviews as web_reviews
 from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep
 
+# The page tokens of the paged reports (funding, review queue): the same
+# tokens as the HTML pages' links.
+AfterParam = Annotated[
+    str | None,
+    Query(max_length=300, description="Page token: take it from `page.next_url`."),
+]
+BeforeParam = Annotated[
+    str | None,
+    Query(max_length=300, description="Page token: take it from `page.previous_url`."),
+]
+
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERRORS)
 
 
@@ -125,14 +136,8 @@ def review_queue_json(
             f"{review_queue.QUEUE_PAGE_SIZE}).",
         ),
     ] = None,
-    after: Annotated[
-        str | None,
-        Query(max_length=300, description="Page token: take it from `page.next_url`."),
-    ] = None,
-    before: Annotated[
-        str | None,
-        Query(max_length=300, description="Page token: take it from `page.previous_url`."),
-    ] = None,
+    after: AfterParam = None,
+    before: BeforeParam = None,
 ) -> rs.ReviewQueueRead:
     """The review queue of `/reviews/due`: published commitments whose review is overdue or due.
 
@@ -467,14 +472,8 @@ def funding_json(
             f"{funding.FLOW_PAGE_SIZE}).",
         ),
     ] = None,
-    after: Annotated[
-        str | None,
-        Query(max_length=300, description="Page token: take it from `page.next_url`."),
-    ] = None,
-    before: Annotated[
-        str | None,
-        Query(max_length=300, description="Page token: take it from `page.previous_url`."),
-    ] = None,
+    after: AfterParam = None,
+    before: BeforeParam = None,
 ) -> rs.FundingReportRead:
     """The funding report of `/funding`: money per currency, stage and year, exactly.
 
