@@ -12,6 +12,7 @@ from app.api import reports as api_reports
 from app.api import v1 as api_v1
 from app.clock import Clock, SystemClock
 from app.config import Settings
+from app.http import errors
 from app.web import (
     account_tokens,
     accounts,
@@ -20,7 +21,6 @@ from app.web import (
     browse,
     changes,
     editing,
-    errors,
     exports,
     funding,
     imports,

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
 from app.models import Account, Actor, ChangeRecord, Commitment, CommitmentActor
-from app.services import links, tokens
-from app.web import forms
+from app.services import inputs, links, tokens
 from tests.editing_helpers import (  # cheap_hashing: an autouse fixture
     HTML,
     cheap_hashing,  # noqa: F401
@@ -67,7 +66,7 @@ def _form(client: TestClient, commitment_id: int) -> dict[str, Any]:
     data["recipients"] = re.findall(r'name="recipients" value="(\d+)" checked', page)
     if re.search(r'name="is_additional" value="on" checked', page):
         data["is_additional"] = "on"
-    assert {"title", "announced", *forms.LINK_FIELDS} <= data.keys()
+    assert {"title", "announced", *inputs.LINK_FIELDS} <= data.keys()
     return data
 
 
@@ -95,12 +94,12 @@ def _parent(session: Session, commitment_id: int) -> int | None:
         ("https://example.org/commitments/12?tab=money#flows", 12),
         ("/commitments/12/history", 12),
         ("https://example.org/api/v1/commitments/12", 12),
-        ("patrols", forms.Search("patrols")),
-        ("2021 budget", forms.Search("2021 budget")),
+        ("patrols", inputs.Search("patrols")),
+        ("2021 budget", inputs.Search("2021 budget")),
     ],
 )
 def test_a_commitment_is_named_by_number_address_or_words(text: str, expected: Any) -> None:
-    assert forms.commitment_reference(text.strip()) == expected
+    assert inputs.commitment_reference(text.strip()) == expected
 
 
 @pytest.mark.parametrize(
@@ -116,7 +115,7 @@ def test_an_address_of_another_page_or_an_impossible_number_is_refused(
     text: str, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        forms.commitment_reference(text)
+        inputs.commitment_reference(text)
 
 
 def test_a_number_or_pasted_address_links_and_the_form_names_the_commitment(
@@ -362,7 +361,7 @@ def test_the_form_suggests_commitments_by_the_same_makers_first(
     demo.add_all([older, newer])
     demo.commit()
     page = client.get(f"/commitments/{own}/edit", headers=HTML).text
-    assert page.count('list="commitment-suggestions"') == len(forms.LINK_FIELDS)
+    assert page.count('list="commitment-suggestions"') == len(inputs.LINK_FIELDS)
     options = [int(v) for v in re.findall(r'<option value="(\d+)">[^<]*— ', page)]
     assert own not in options  # never itself
     # By the same maker first, however old; then the newest.
@@ -439,7 +438,7 @@ def test_the_api_still_takes_plain_ids_and_only_ids(
 def test_the_openapi_description_of_links_asks_for_an_id(client: TestClient) -> None:
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     for body in ("CommitmentCreate", "CommitmentChanges"):
-        for name in forms.LINK_FIELDS:
+        for name in inputs.LINK_FIELDS:
             prop = schemas[body]["properties"][name]
             assert {"type": "integer", "maximum": 2147483647, "minimum": 1} in prop["anyOf"]
             assert "the id of a commitment" in prop["description"]

@@ -16,7 +16,7 @@ from app import periods
 from app.charts import Marker, Step, step_chart
 from app.clock import FixedClock
 from app.models import Commitment, Review
-from app.services.timeline import short_period
+from app.web.timeline import short_period
 
 SVG = "{http://www.w3.org/2000/svg}"
 

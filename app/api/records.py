@@ -19,11 +19,10 @@ from pydantic import Field as Schema
 from sqlalchemy.orm import Session
 
 from app.api import schemas, v1
+from app.http.deps import RecordId, SessionDep
 from app.models import MAX_ID, Citation, Commitment, Indicator, MoneyFlow, Observation
-from app.services import changes, commitments, editing, tokens
+from app.services import changes, commitments, editing, inputs, records, tokens
 from app.vocab import Role
-from app.web import forms, records
-from app.web.deps import RecordId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["v1"], responses=v1.ERRORS)
 
@@ -37,7 +36,7 @@ TAG = Annotated[str, Schema(min_length=1, max_length=100, pattern=r"^[^,\x00]*$"
 Id = Annotated[int, Strict(), Schema(ge=1, le=MAX_ID)]
 
 
-def _json_field(f: forms.Field) -> tuple[Any, str]:
+def _json_field(f: inputs.Field) -> tuple[Any, str]:
     """The JSON type of a form field, and its description."""
     description = f.label + (f". {f.help}" if f.help else "")
     if f.name == "tags":
@@ -95,7 +94,7 @@ def _body_model(noun: records.Noun, *, partial: bool) -> type[BaseModel]:
 
 
 def body_from_fields(
-    name: str, form_fields: list[forms.Field], doc: str, *, partial: bool = False
+    name: str, form_fields: list[inputs.Field], doc: str, *, partial: bool = False
 ) -> type[BaseModel]:
     """A JSON body model with one property per form field, typed and described from it."""
     fields: dict[str, Any] = {}
@@ -111,13 +110,13 @@ def body_from_fields(
     return model
 
 
-def _as_form_text(noun: records.Noun, body: dict[str, Any]) -> forms.Raw:
+def _as_form_text(noun: records.Noun, body: dict[str, Any]) -> inputs.Raw:
     return as_form_text(noun.fields, body)
 
 
-def as_form_text(form_fields: list[forms.Field], body: dict[str, Any]) -> forms.Raw:
+def as_form_text(form_fields: list[inputs.Field], body: dict[str, Any]) -> inputs.Raw:
     """A JSON body as the text a form would post, so the form's checks apply unchanged."""
-    raw: forms.Raw = {}
+    raw: inputs.Raw = {}
     for f in form_fields:
         if f.name not in body:
             continue
@@ -484,7 +483,7 @@ def create_citation(
 ) -> schemas.CitationRead:
     """Attach a quote to a commitment or one of its money flows, with the quote form's checks."""
     commitment = v1.editable_commitment(session, commitment_id, if_match)
-    raw: forms.Raw = {
+    raw: inputs.Raw = {
         "supports": [f"flow:{body.money_flow_id}" if body.money_flow_id else "commitment"],
         "quote": [body.quote],
         "locator": [body.locator or ""],
@@ -550,7 +549,7 @@ def delete_money_flow(
 
 ObservationCreate = body_from_fields(
     "ObservationCreate",
-    forms.OBSERVATION_FIELDS,
+    inputs.OBSERVATION_FIELDS,
     "A dated value of an indicator, with its wording and, ideally, its quote.",
 )
 
@@ -572,7 +571,7 @@ def create_observation(
     indicator = session.get(Indicator, indicator_id)
     if indicator is None or indicator.deleted_at is not None:
         raise HTTPException(404, f"there is no indicator {indicator_id}")
-    raw = as_form_text(forms.OBSERVATION_FIELDS, cast(BaseModel, body).model_dump())
+    raw = as_form_text(inputs.OBSERVATION_FIELDS, cast(BaseModel, body).model_dump())
     state, values = records.check_observation(session, raw)
     if not state.ok:
         raise HTTPException(422, "; ".join(f"{k}: {m}" for k, m in state.errors.items()))

@@ -33,15 +33,13 @@ from app.api.v1 import (
     citation_read,
     stated_equivalent,
 )
+from app.http import params
+from app.http.deps import RecordId, SessionDep, SettingsDep, TodayDep
 from app.models import Account, Actor, ChangeRecord, Commitment, Indicator, Source, Tag
 from app.services import changes, commitments, editing, feeds, funding, review_queue, totals
 from app.services.conversion import RateUsed
 from app.services.derived import ReviewState
 from app.vocab import FlowStage
-from app.web import changes as web_changes
-from app.web import funding as web_funding
-from app.web import reviews as web_reviews
-from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep
 
 # The page tokens of the paged reports (funding, review queue): the same
 # tokens as the HTML pages' links.
@@ -122,10 +120,10 @@ def review_queue_json(
     caller: CallerDep,
     settings: SettingsDep,
     today: TodayDep,
-    actor: web_reviews.ActorParam = None,
-    role: web_reviews.RoleParam = None,
-    tag: web_reviews.TagParam = None,
-    state: web_reviews.StateParam = None,
+    actor: params.ActorParam = None,
+    role: params.RoleParam = None,
+    tag: params.TagParam = None,
+    state: params.StateParam = None,
     size: Annotated[
         int | None,
         Query(
@@ -153,9 +151,9 @@ def review_queue_json(
     `role` without `actor`, a page size outside 1–500 or an altered page
     token is a 400.
     """
-    filters, labels = web_reviews._filters(session, actor, role, tag)
+    filters, labels = params.queue_filters(session, actor, role, tag)
     window = settings.pledges_review_due_days
-    page, next_url, previous_url, _ = web_reviews.queue_page(
+    page, next_url, previous_url, _ = params.queue_page(
         session,
         today=today,
         window_days=window,
@@ -215,10 +213,10 @@ def _change(
 def change_list_json(
     session: SessionDep,
     caller: CallerDep,
-    entity_type: web_changes.TypeParam = None,
-    action: web_changes.ActionParam = None,
-    entity_id: web_changes.IdParam = None,
-    before: web_changes.BeforeParam = None,
+    entity_type: params.TypeParam = None,
+    action: params.ActionParam = None,
+    entity_id: params.IdParam = None,
+    before: params.ChangeBeforeParam = None,
     size: Annotated[
         int, Query(ge=1, le=200, description="Changes per page, 1–200 (the page shows 50).")
     ] = feeds.PAGE_SIZE,
@@ -232,13 +230,13 @@ def change_list_json(
     `next` (it passes `before`, the id of the last change shown). An unknown
     `type` or `action`, or `id` without `type`, is a 400.
     """
-    filters = web_changes._filters(entity_type, action, entity_id)
+    filters = params.change_filters(entity_type, action, entity_id)
     page = feeds.list_changes(session, filters, before_id=before, limit=size)
     next_url = None
     if page.next_before is not None:
-        params = filters.query_string()
+        kept = filters.query_string()
         extra = urlencode({"before": page.next_before, "size": size})
-        next_url = f"/api/v1/changes?{params + '&' if params else ''}{extra}"
+        next_url = f"/api/v1/changes?{kept + '&' if kept else ''}{extra}"
     return rs.ChangePageRead(items=[_change(item) for item in page.items], next=next_url)
 
 
@@ -494,14 +492,14 @@ def funding_json(
     """
     # The page's own parsing: reads the same names from the query string.
     # Write tokens may name draft actors; readers only published ones.
-    query = web_funding._query(
+    query = params.funding_query(
         request, session, include_drafts=caller is not None and caller.can_write
     )
     secret = settings.pledges_secret_key
     default_size = funding.MAX_FLOW_PAGE_SIZE
-    paging = web_funding._paging(request, query, secret, default_size=default_size)
+    paging = params.funding_paging(request, query, secret, default_size=default_size)
     report = funding.funding_report(session, query, paging=paging)
-    pager = web_funding._pager(report, secret, path="/api/v1/funding", default_size=default_size)
+    pager = params.funding_pager(report, secret, path="/api/v1/funding", default_size=default_size)
     suffix = f"?{query.query_string}" if query.query_string else ""
     return rs.FundingReportRead(
         query=rs.FundingQueryRead(

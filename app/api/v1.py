@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import money
 from app.api import schemas
+from app.http.deps import RecordId, SessionDep, SettingsDep, TodayDep, currency_filter
 from app.models import (
     Actor,
     Citation,
@@ -22,11 +23,20 @@ from app.models import (
     Source,
 )
 from app.periods import Period
-from app.services import browse, catalogue, commitments, derived, editing, rates, tokens, totals
+from app.services import (
+    browse,
+    catalogue,
+    commitments,
+    derived,
+    editing,
+    inputs,
+    rates,
+    records,
+    tokens,
+    totals,
+)
 from app.services.reviews import EvidenceInput, ReviewError, record_review
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
-from app.web import forms, records
-from app.web.deps import RecordId, SessionDep, SettingsDep, TodayDep, currency_filter
 
 PROBLEM: dict[str, Any] = {
     "model": schemas.Problem,
@@ -554,7 +564,7 @@ def change_money_flow(
         raise HTTPException(
             412, f"the money flow is at version {flow.version}, not {if_match}; fetch it again"
         )
-    raw = forms.flow_typed(flow)
+    raw = inputs.flow_typed(flow)
     raw.update(_flow_text(body.model_dump(exclude_unset=True)))
     _write_flow(request, session, caller, commitment, flow, raw, version=flow.version)
     session.flush()

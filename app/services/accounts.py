@@ -16,6 +16,7 @@ from pwdlib import PasswordHash
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import errors
 from app.models import Account, LoginThrottle
 from app.services import changes
 from app.vocab import ChangeAction, Role
@@ -30,18 +31,23 @@ MAX_DELAY = dt.timedelta(minutes=15)
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-class AccountError(ValueError):
+class AccountError(errors.Invalid, ValueError):
     """A refused account operation; `field` names the form field or CLI argument."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, fields={field: message})
         self.field = field
-        self.message = message
 
 
-class TooManyAttempts(Exception):
+class TooManyAttempts(errors.DomainError):
+    status = 429
+    title = "Too many requests"
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed sign-ins; try again in {retry_after} seconds")
+        super().__init__(
+            f"too many failed sign-ins; try again in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
         self.retry_after = retry_after
 
 

@@ -58,6 +58,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
+from app import errors
 from app.csvutil import NEEDS_GUARD, minor_units_cell, text_cell
 from app.models import (
     MAX_ID,
@@ -91,7 +92,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
-class BadQuery(ValueError):
+class BadQuery(errors.BadRequest, ValueError):
     """A parameter that cannot be understood; the message says which and why."""
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import errors
 from app.models import (
     Account,
     Actor,
@@ -41,7 +42,7 @@ from app.services import changes
 from app.vocab import ChangeAction, PublicationState
 
 
-class Conflict(Exception):
+class Conflict(errors.Conflict):
     """Someone saved the record after this form was loaded."""
 
     def __init__(self, entity: Base, form_version: int | None) -> None:
@@ -50,7 +51,7 @@ class Conflict(Exception):
         self.form_version = form_version
 
 
-class NotAllowed(Exception):
+class NotAllowed(errors.Conflict):
     """The rule forbids this action for this record (e.g. publishing a deleted one)."""
 
 

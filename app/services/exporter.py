@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import csvutil, money
+from app import csvutil, errors, money
 from app.models import MAX_ID
 from app.services import tables
 from app.services.tables import Kind, TableSpec
@@ -31,7 +31,7 @@ BATCH_SIZE = 2000
 _CITATION_SUBJECTS = ("commitment_id", "money_flow_id", "review_id", "observation_id")
 
 
-class FilterError(ValueError):
+class FilterError(errors.BadRequest, ValueError):
     """A filter parameter was unknown or its value unusable; the message says which."""
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from app import errors
 from app.models import (
     Account,
     ChangeRecord,
@@ -84,7 +85,7 @@ _HIDDEN_FIELDS = frozenset({"password_hash", "token_hash", "full_text", "content
 PAGE_SIZE = 50
 
 
-class ChangeFilterError(ValueError):
+class ChangeFilterError(errors.BadRequest, ValueError):
     pass
 
 

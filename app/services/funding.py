@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from app import money, periods
+from app import errors, money, periods
 from app.models import MAX_ID, Actor, Citation, Commitment, MoneyFlow
 from app.services import derived
 from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
@@ -59,7 +59,7 @@ class Basis(StrEnum):
     fiscal_year = "fiscal-year"
 
 
-class FundingQueryError(ValueError):
+class FundingQueryError(errors.BadRequest, ValueError):
     """A report parameter was refused; the message names it."""
 
 

@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app import money
+from app import errors, money
 from app.models import ExchangeRate, utcnow
 from app.services import changes
 from app.vocab import ChangeAction
@@ -64,7 +64,7 @@ _RATE_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _WRITE_CHUNK: Final = 1000
 
 
-class RateImportError(ValueError):
+class RateImportError(errors.Invalid, ValueError):
     """The file was refused; `problems` lists each one with its row number."""
 
     def __init__(self, filename: str, problems: list[str]) -> None:

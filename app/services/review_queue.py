@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import errors
 from app.models import Actor, Commitment, CommitmentActor, CommitmentTag, Tag
 from app.services import derived
 from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
@@ -27,7 +28,7 @@ from app.vocab import PublicationState
 ROLES = ("maker", "recipient")
 
 
-class FilterError(LookupError):
+class FilterError(errors.BadRequest, LookupError):
     """A filter names something readers cannot see (an unknown actor or tag)."""
 
 
@@ -160,7 +161,7 @@ _QUEUE_ORDER = "reviews-due"
 QueueKey = tuple[dt.date, int]
 
 
-class PagingError(ValueError):
+class PagingError(errors.BadRequest, ValueError):
     """A page token that was altered or belongs elsewhere; the message says which."""
 
 

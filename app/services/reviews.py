@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from app import errors
 from app.models import Citation, Commitment, Review, Source
 from app.services import changes
 from app.vocab import ChangeAction, DeliveryStatus
 
 
-class ReviewError(ValueError):
+class ReviewError(errors.Invalid, ValueError):
     """A review that breaks a rule; `field` names the form field to point at."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, fields={field: message})
         self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import errors
 from app.models import Account, ApiToken
 from app.vocab import TokenScope
 
@@ -25,7 +26,7 @@ PREFIX = "pt_"
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
 
 
-class TokenError(ValueError):
+class TokenError(errors.Invalid, ValueError):
     pass
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.http.deps import SessionDep
 from app.services import accounts
 from app.vocab import Role
 from app.web.auth import (
@@ -17,8 +18,8 @@ from app.web.auth import (
     safe_next,
     set_session_cookie,
 )
-from app.web.deps import SessionDep, TemplatesDep
 from app.web.editing import RecordId
+from app.web.templating import TemplatesDep
 
 router = APIRouter()
 

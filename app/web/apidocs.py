@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 
-from app.web.deps import TemplatesDep
+from app.web.templating import TemplatesDep
 
 router = APIRouter(include_in_schema=False)
 

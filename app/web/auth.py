@@ -29,10 +29,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.http.deps import SessionDep
 from app.models import Account
 from app.vocab import Role
 from app.web import security
-from app.web.deps import SessionDep
 
 SESSION_COOKIE = "pt_session"
 SESSION_MAX_AGE = 12 * 3600

@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app import charts
 from app.csvutil import text_rows_to_csv
+from app.http.deps import RecordId, SessionDep, SettingsDep, TodayDep
 from app.services import browse, catalogue, derived
 from app.services.browse import BadQuery, ListQuery
 from app.web.auth import OptionalAccountDep
-from app.web.deps import RecordId, SessionDep, SettingsDep, TemplatesDep, TodayDep
+from app.web.templating import TemplatesDep
 
 router = APIRouter()
 

@@ -3,44 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.csvutil import rows_to_csv
-from app.models import MAX_ID
+from app.http import params
+from app.http.deps import SessionDep
 from app.services import feeds
-from app.services.feeds import ChangeFilterError, ChangeFilters
 from app.vocab import ChangeAction
-from app.web.deps import SessionDep, TemplatesDep
 from app.web.feedformats import render_atom
 from app.web.reviews import stream_csv
+from app.web.templating import TemplatesDep
 
 router = APIRouter()
-
-TypeParam = Annotated[
-    str | None,
-    Query(alias="type", max_length=32, description="Kind of record: commitments, actors, …"),
-]
-ActionParam = Annotated[
-    str | None, Query(max_length=16, description="create, update, review, publish, …")
-]
-IdParam = Annotated[
-    int | None, Query(alias="id", ge=1, le=MAX_ID, description="With type: one record.")
-]
-BeforeParam = Annotated[
-    int | None,
-    Query(ge=1, le=MAX_ID, description="Keyset paging: changes with a smaller id."),
-]
-
-
-def _filters(entity_type: str | None, action: str | None, entity_id: int | None) -> ChangeFilters:
-    try:
-        return ChangeFilters(entity_type=entity_type, action=action, entity_id=entity_id).validate()
-    except ChangeFilterError as error:
-        raise HTTPException(400, str(error)) from None
 
 
 def _base_url(request: Request) -> str:
@@ -52,13 +29,13 @@ def change_list(
     request: Request,
     session: SessionDep,
     templates: TemplatesDep,
-    entity_type: TypeParam = None,
-    action: ActionParam = None,
-    entity_id: IdParam = None,
-    before: BeforeParam = None,
+    entity_type: params.TypeParam = None,
+    action: params.ActionParam = None,
+    entity_id: params.IdParam = None,
+    before: params.ChangeBeforeParam = None,
 ) -> HTMLResponse:
     """Published changes, newest first, 50 a page (`before` pages by id)."""
-    filters = _filters(entity_type, action, entity_id)
+    filters = params.change_filters(entity_type, action, entity_id)
     page = feeds.list_changes(session, filters, before_id=before)
     query = filters.query_string()
     return templates.TemplateResponse(
@@ -79,12 +56,12 @@ def change_list(
 def change_feed(
     request: Request,
     session: SessionDep,
-    entity_type: TypeParam = None,
-    action: ActionParam = None,
-    entity_id: IdParam = None,
+    entity_type: params.TypeParam = None,
+    action: params.ActionParam = None,
+    entity_id: params.IdParam = None,
 ) -> Response:
     """The newest 50 published changes matching the filters, as Atom (RFC 4287)."""
-    filters = _filters(entity_type, action, entity_id)
+    filters = params.change_filters(entity_type, action, entity_id)
     page = feeds.list_changes(session, filters)
     base_url = _base_url(request)
     query = filters.query_string()
@@ -104,12 +81,12 @@ def change_feed(
 def change_csv(
     request: Request,
     session: SessionDep,
-    entity_type: TypeParam = None,
-    action: ActionParam = None,
-    entity_id: IdParam = None,
+    entity_type: params.TypeParam = None,
+    action: params.ActionParam = None,
+    entity_id: params.IdParam = None,
 ) -> StreamingResponse:
     """Every published change matching the filters, newest first, as CSV."""
-    filters = _filters(entity_type, action, entity_id)
+    filters = params.change_filters(entity_type, action, entity_id)
     base_url = _base_url(request)
 
     def produce(read: Session) -> Iterable[str]:

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from app.http.deps import SessionDep, TodayDep
 from app.models import (
     MAX_ID,
     Base,
@@ -26,26 +27,25 @@ from app.models import (
     Review,
     Source,
 )
-from app.services import changes, editing, links, reviews
+from app.services import changes, editing, inputs, links, records, reviews
 from app.services.names import Names, names_for, referenced_ids
-from app.web import forms, records
+from app.services.records import Noun
 from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
-from app.web.deps import SessionDep, TemplatesDep, TodayDep
-from app.web.records import Noun
+from app.web.templating import TemplatesDep
 
 router = APIRouter()
 
 # Ids of edited records are 32-bit integers (INTEGER on PostgreSQL): a larger
 # number is a 400, never a database error.
-RecordId = Annotated[int, Path(ge=1, le=forms.MAX_ID, description="The record's id.")]
+RecordId = Annotated[int, Path(ge=1, le=inputs.MAX_ID, description="The record's id.")]
 
 MAX_FIELD = 200_000
 
 
-async def read_form(request: Request) -> forms.Raw:
+async def read_form(request: Request) -> inputs.Raw:
     """The posted form as lists of strings (files are ignored)."""
     data = await request.form()
-    raw: forms.Raw = {}
+    raw: inputs.Raw = {}
     for key, value in data.multi_items():
         if isinstance(value, str):
             # NUL never means anything in a form, and PostgreSQL refuses it in text.
@@ -53,16 +53,16 @@ async def read_form(request: Request) -> forms.Raw:
     return raw
 
 
-FormDep = Annotated[forms.Raw, Depends(read_form)]
+FormDep = Annotated[inputs.Raw, Depends(read_form)]
 
 
-def _version(raw: forms.Raw) -> int | None:
+def _version(raw: inputs.Raw) -> int | None:
     text = (raw.get("version") or [""])[0]
     return int(text) if (text.isascii() and text.isdigit()) and len(text) < 12 else None
 
 
 def _lookups(
-    session: Session, state: forms.FormState | None = None, own_id: int | None = None
+    session: Session, state: inputs.FormState | None = None, own_id: int | None = None
 ) -> dict[str, list[Any]]:
     """What a form's choices offer: actors, sources, and, on a form that links to
     commitments, the commitments suggested while typing (those by the same makers
@@ -97,11 +97,11 @@ def _form_page(
     *,
     heading: str,
     action: str,
-    state: forms.FormState,
+    state: inputs.FormState,
     version: int | None = None,
     back: dict[str, str] | None = None,
     status_code: int = 200,
-    reading: forms.FlowReading | None = None,
+    reading: inputs.FlowReading | None = None,
     previewable: bool = False,
 ) -> Response:
     response: Response = templates.TemplateResponse(
@@ -158,7 +158,7 @@ def _register(noun: Noun) -> None:
             session,
             heading=f"New {noun.label}",
             action=f"/edit/{key}/new",
-            state=forms.empty(noun.fields, defaults),
+            state=inputs.empty(noun.fields, defaults),
             back={"url": "/edit", "label": "Editing"},
         )
 
@@ -198,7 +198,13 @@ def _register(noun: Noun) -> None:
         entity = _load(session, noun, record_id, account)
         typed = records.current_text(session, noun, entity)
         return _record_page(
-            request, templates, session, noun, entity, account, forms.from_typed(noun.fields, typed)
+            request,
+            templates,
+            session,
+            noun,
+            entity,
+            account,
+            inputs.from_typed(noun.fields, typed),
         )
 
     @router.post(
@@ -331,7 +337,7 @@ def _record_page(
     noun: Noun,
     entity: Any,
     account: Any,
-    state: forms.FormState,
+    state: inputs.FormState,
     status_code: int = 200,
 ) -> Response:
     context: dict[str, Any] = {
@@ -385,8 +391,8 @@ def _conflict(
     noun: Noun,
     record_id: int,
     account: Any,
-    state: forms.FormState,
-    raw: forms.Raw,
+    state: inputs.FormState,
+    raw: inputs.Raw,
 ) -> Response:
     """409: their values beside the current ones, and a form to save theirs deliberately."""
     session.rollback()
@@ -397,9 +403,9 @@ def _conflict(
         .execution_options(populate_existing=True)
     ).one()
     typed = records.current_text(session, noun, current)
-    shown = forms.FormState(fields=noun.fields, typed=state.typed)
+    shown = inputs.FormState(fields=noun.fields, typed=state.typed)
     lookups = _lookups(session, shown, record_id)
-    theirs_state = forms.FormState(fields=noun.fields, typed=typed)
+    theirs_state = inputs.FormState(fields=noun.fields, typed=typed)
     if noun.key == "commitments":
         records.describe_links(session, theirs_state)
     rows = []
@@ -426,7 +432,7 @@ def _conflict(
 
 
 def _display(
-    f: forms.Field, values: list[str], lookups: dict[str, list[Any]], state: forms.FormState
+    f: inputs.Field, values: list[str], lookups: dict[str, list[Any]], state: inputs.FormState
 ) -> str:
     if f.kind == "checkbox":
         return "yes" if any(values) else "no"
@@ -458,12 +464,12 @@ def _flow_page(
     templates: Any,
     session: Session,
     commitment: Commitment,
-    state: forms.FormState,
+    state: inputs.FormState,
     action: str,
     heading: str,
     *,
     version: int | None = None,
-    reading: forms.FlowReading | None = None,
+    reading: inputs.FlowReading | None = None,
     status_code: int = 200,
 ) -> Response:
     return _form_page(
@@ -486,7 +492,7 @@ def _handle_flow(
     session: Session,
     templates: Any,
     account: Any,
-    raw: forms.Raw,
+    raw: inputs.Raw,
     commitment: Commitment,
     flow: MoneyFlow | None,
 ) -> Response:
@@ -540,8 +546,8 @@ def _handle_flow(
             templates,
             session,
             commitment,
-            forms.FormState(
-                fields=forms.FLOW_FIELDS,
+            inputs.FormState(
+                fields=inputs.FLOW_FIELDS,
                 typed=state.typed,
                 errors={"amount": _conflict_note(current)},
             ),
@@ -578,7 +584,7 @@ def flow_new_form(
         defaults["provider_id"] = str(maker)
     if recipient is not None:
         defaults["receiver_id"] = str(recipient)
-    state = forms.empty(forms.FLOW_FIELDS, defaults)
+    state = inputs.empty(inputs.FLOW_FIELDS, defaults)
     return _flow_page(
         request,
         templates,
@@ -621,7 +627,7 @@ def flow_edit_form(
 ) -> Response:
     flow = _flow(session, record_id)
     commitment = _editable_commitment(session, flow.commitment_id)
-    state = forms.from_typed(forms.FLOW_FIELDS, forms.flow_typed(flow))
+    state = inputs.from_typed(inputs.FLOW_FIELDS, inputs.flow_typed(flow))
     return _flow_page(
         request,
         templates,
@@ -672,7 +678,7 @@ def citation_new_form(
     supports: str = "commitment",
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
-    state = forms.empty(records.citation_fields(session, commitment), {"supports": supports[:40]})
+    state = inputs.empty(records.citation_fields(session, commitment), {"supports": supports[:40]})
     return _form_page(
         request,
         templates,
@@ -738,7 +744,7 @@ def citation_edit_form(
         session,
         heading="Edit a quote",
         action=f"/citations/{record_id}/edit",
-        state=forms.from_typed(forms.CITATION_EDIT_FIELDS, forms.citation_typed(citation)),
+        state=inputs.from_typed(inputs.CITATION_EDIT_FIELDS, inputs.citation_typed(citation)),
         version=citation.version,
         back={"url": f"/commitments/{commitment.id}/edit", "label": commitment.title},
     )
@@ -755,7 +761,7 @@ def citation_save(
 ) -> Response:
     """Correct a quote's text, locator or source; a stale form is refused (409)."""
     citation, commitment = _citation_for_edit(session, record_id)
-    state = forms.parse_form(forms.CITATION_EDIT_FIELDS, raw)
+    state = inputs.parse_form(inputs.CITATION_EDIT_FIELDS, raw)
     source_id = state.values.get("source_id")
     if source_id is not None and session.get(Source, source_id) is None:
         state.errors["source_id"] = f"there is no source {source_id}"
@@ -832,7 +838,7 @@ def review_new_form(
     today: TodayDep,
 ) -> Response:
     commitment = _editable_commitment(session, record_id)
-    state = forms.empty(forms.REVIEW_FIELDS, {"reviewed_on": today.isoformat()})
+    state = inputs.empty(inputs.REVIEW_FIELDS, {"reviewed_on": today.isoformat()})
     return _form_page(
         request,
         templates,
@@ -858,7 +864,7 @@ def review_create(
 ) -> Response:
     """Record a dated verdict with evidence (the rules are in reviews.record_review)."""
     commitment = _editable_commitment(session, record_id)
-    state = forms.parse_form(forms.REVIEW_FIELDS, raw)
+    state = inputs.parse_form(inputs.REVIEW_FIELDS, raw)
     v = state.values
     evidence: list[reviews.EvidenceInput] = []
     if v.get("evidence_quote") or v.get("evidence_source_id"):
@@ -919,7 +925,7 @@ def _handle_observation(
     session: Session,
     templates: Any,
     account: Any,
-    raw: forms.Raw,
+    raw: inputs.Raw,
     indicator: Indicator,
     observation: Observation | None,
 ) -> Response:
@@ -993,7 +999,7 @@ def observation_new_form(
         session,
         heading=f"Observation of “{indicator.name}”",
         action=f"/indicators/{record_id}/observations/new",
-        state=forms.empty(forms.OBSERVATION_FIELDS, {"qualifier": "exact"}),
+        state=inputs.empty(inputs.OBSERVATION_FIELDS, {"qualifier": "exact"}),
         back={"url": f"/indicators/{record_id}/edit", "label": indicator.name},
     )
 
@@ -1035,7 +1041,7 @@ def observation_edit_form(
         session,
         heading=f"Observation of “{indicator.name}”",
         action=f"/observations/{record_id}/edit",
-        state=forms.from_typed(forms.OBSERVATION_FIELDS, forms.observation_typed(observation)),
+        state=inputs.from_typed(inputs.OBSERVATION_FIELDS, inputs.observation_typed(observation)),
         version=observation.version,
         back={"url": f"/indicators/{indicator.id}/edit", "label": indicator.name},
     )
@@ -1088,7 +1094,7 @@ def _rate_page(
     request: Request,
     templates: Any,
     session: Session,
-    state: forms.FormState,
+    state: inputs.FormState,
     status_code: int = 200,
 ) -> Response:
     response: Response = templates.TemplateResponse(
@@ -1106,7 +1112,7 @@ def rates_page(
 ) -> Response:
     """The latest rates and a form to add one."""
     return _rate_page(
-        request, templates, session, forms.empty(forms.RATE_FIELDS, {"base_currency": "EUR"})
+        request, templates, session, inputs.empty(inputs.RATE_FIELDS, {"base_currency": "EUR"})
     )
 
 
@@ -1118,8 +1124,8 @@ def rate_create(
     account: EditorDep,
     raw: FormDep,
 ) -> Response:
-    state = forms.parse_form(forms.RATE_FIELDS, raw)
-    values = forms.rate_values(state)
+    state = inputs.parse_form(inputs.RATE_FIELDS, raw)
+    values = inputs.rate_values(state)
     if (
         state.ok
         and session.scalars(
@@ -1162,7 +1168,7 @@ def rate_edit_form(
         session,
         heading="Exchange rate",
         action=f"/exchange-rates/{record_id}/edit",
-        state=forms.from_typed(forms.RATE_FIELDS, forms.rate_typed(rate)),
+        state=inputs.from_typed(inputs.RATE_FIELDS, inputs.rate_typed(rate)),
         version=rate.version,
         back={"url": "/edit/exchange-rates", "label": "Exchange rates"},
     )
@@ -1180,8 +1186,8 @@ def rate_save(
     raw: FormDep,
 ) -> Response:
     rate = _rate(session, record_id)
-    state = forms.parse_form(forms.RATE_FIELDS, raw)
-    values = forms.rate_values(state)
+    state = inputs.parse_form(inputs.RATE_FIELDS, raw)
+    values = inputs.rate_values(state)
     back = {"url": "/edit/exchange-rates", "label": "Exchange rates"}
     if not state.ok:
         return _form_page(
@@ -1248,9 +1254,9 @@ def rate_history(
         "exchange-rates",
         ExchangeRate,
         "exchange rate",
-        forms.RATE_FIELDS,
-        forms.rate_values,
-        forms.rate_typed,
+        inputs.RATE_FIELDS,
+        inputs.rate_values,
+        inputs.rate_typed,
     )
     return templates.TemplateResponse(
         request,

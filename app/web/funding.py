@@ -2,119 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app import charts, money
 from app.csvutil import rows_to_csv
+from app.http import params
+from app.http.deps import SessionDep, SettingsDep, currency_filter
 from app.models import Actor
 from app.services import funding, rates
 from app.vocab import FlowStage, PublicationState
 from app.web.auth import OptionalAccountDep
-from app.web.deps import SessionDep, SettingsDep, TemplatesDep, currency_filter
+from app.web.templating import TemplatesDep
 
 router = APIRouter()
-
-_PARAMS = ("provider", "receiver", "stage", "period", "currency", "by", "convert_to", "rates")
-# The listing's page: its size, and a signed place in the list (the page's own links).
-_PAGING = ("size", "after", "before")
-
-
-def _query(request: Request, session: Session, *, include_drafts: bool) -> funding.FundingQuery:
-    """The report's parameters; readers (not signed in) may name published actors only."""
-    raw = {name: request.query_params.get(name) for name in _PARAMS}
-    for name, value in raw.items():
-        if value is not None and len(value) > 300:
-            raise HTTPException(400, f"{name}: too long")
-    try:
-        return funding.parse_query(session, raw, include_drafts=include_drafts)
-    except funding.FundingQueryError as exc:
-        raise HTTPException(400, str(exc)) from None
-
-
-def _paging(
-    request: Request, query: funding.FundingQuery, secret: str, *, default_size: int
-) -> funding.FlowPaging:
-    """Which page of flows to list; 400 for a bad page size or a tampered page token."""
-    raw = {name: request.query_params.get(name) for name in _PAGING}
-    for name, value in raw.items():
-        if value is not None and len(value) > 300:
-            raise HTTPException(400, f"{name}: too long")
-    try:
-        return funding.parse_paging(
-            raw, secret=secret, basis=query.basis, default_size=default_size
-        )
-    except funding.FundingQueryError as exc:
-        raise HTTPException(400, str(exc)) from None
-
-
-@dataclass(frozen=True)
-class Pager:
-    """The listing's links: each keeps the report's filters and the page size."""
-
-    page: funding.FlowPage
-    next_url: str | None
-    previous_url: str | None
-    first_url: str | None
-    superseded_url: str | None  # the superseded flows, when none are on this page
-    cell_href: Callable[[funding.Bucket, str, FlowStage], str]
-
-
-def _pager(
-    report: funding.FundingReport,
-    secret: str,
-    *,
-    path: str = "/funding",
-    default_size: int = funding.FLOW_PAGE_SIZE,
-) -> Pager:
-    """The links of the listing at `path` (the page, or the API with its own default size)."""
-    assert report.page is not None
-    page, q = report.page, report.query
-    keep = {"size": str(page.size)} if page.size != default_size else {}
-
-    def at(fragment: str, **place: funding.FlowKey) -> str:
-        tokens = {
-            name: funding.page_token(key, secret=secret, basis=q.basis)
-            for name, key in place.items()
-        }
-        params = urlencode({**q.params(), **keep, **tokens})
-        return f"{path}?{params}{fragment}" if params else f"{path}{fragment}"
-
-    # A figure's link goes to its flows: on this page when they start here,
-    # else to the page that starts with them.
-    here = {line.anchor for line in report.lines}
-    if page.continued and report.lines:
-        here.discard(report.lines[0].anchor)
-
-    def cell_href(bucket: funding.Bucket, currency: str, stage: FlowStage) -> str:
-        anchor = funding.cell_anchor(bucket, currency, stage)
-        if anchor in here:
-            return f"#{anchor}"
-        return at(f"#{anchor}", after=funding.group_start(bucket, currency, stage))
-
-    fragment = "#flows" if path == "/funding" else ""
-    return Pager(
-        page=page,
-        next_url=at(fragment, after=page.next_key) if page.next_key else None,
-        previous_url=at(fragment, before=page.previous_key) if page.previous_key else None,
-        first_url=at(fragment) if page.first != 1 else None,
-        superseded_url=(
-            at("#excluded", after=funding.SUPERSEDED_START)
-            if report.excluded_count and not report.excluded
-            else None
-        ),
-        cell_href=cell_href,
-    )
-
 
 # As the tables' figures say it (the `qualified` macro of funding/report.html).
 _QUALIFIER_WORDS = {
@@ -182,15 +88,19 @@ def funding_report(
     error: str | None = None
     paging_refused = False
     try:
-        query = _query(request, session, include_drafts=account is not None)
+        query = params.funding_query(request, session, include_drafts=account is not None)
     except HTTPException as exc:
         # A refused filter is shown on the form, with what was typed, not as an error page.
         query, error = funding.FundingQuery(), str(exc.detail)
-        form = {name: request.query_params.get(name) or "" for name in _PARAMS}
+        form = {name: request.query_params.get(name) or "" for name in params.FUNDING_PARAMS}
     else:
-        form = {**dict.fromkeys(_PARAMS, ""), "by": query.basis.value, **query.params()}
+        form = {
+            **dict.fromkeys(params.FUNDING_PARAMS, ""),
+            "by": query.basis.value,
+            **query.params(),
+        }
         try:
-            paging = _paging(
+            paging = params.funding_paging(
                 request,
                 query,
                 settings.pledges_secret_key,
@@ -219,7 +129,7 @@ def funding_report(
         "charts": _charts(report, settings.pledges_locale) if report else [],
         "cell_anchor": funding.cell_anchor,
         "groups": report.cell_lines() if report else {},
-        "pager": _pager(report, settings.pledges_secret_key) if report else None,
+        "pager": params.funding_pager(report, settings.pledges_secret_key) if report else None,
         # A chosen page size survives a change of filters (a hidden field of the form).
         "page_size": (
             report.page.size
@@ -241,7 +151,7 @@ def funding_report_csv(
     request: Request, session: SessionDep, account: OptionalAccountDep
 ) -> StreamingResponse:
     """The figures of /funding with the same parameters, one row per year, currency and stage."""
-    query = _query(request, session, include_drafts=account is not None)
+    query = params.funding_query(request, session, include_drafts=account is not None)
     # The figures only: the CSV lists no flows, so none are loaded.
     report = funding.funding_report(session, query, paging=None)
     body = rows_to_csv(funding.CSV_HEADER, funding.csv_rows(report))

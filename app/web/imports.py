@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from app.http.deps import SessionDep
 from app.services import importer, tables
 from app.web.auth import EditorDep
-from app.web.deps import SessionDep, TemplatesDep
+from app.web.templating import TemplatesDep
 
 router = APIRouter()
 

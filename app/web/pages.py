@@ -10,10 +10,11 @@ from markupsafe import Markup
 from sqlalchemy import text
 
 from app import charts
+from app.http.deps import RecordId, SessionDep, SettingsDep, TodayDep
 from app.services import changes, commitments, derived, review_queue, totals
 from app.vocab import DeliveryStatus
 from app.web.auth import OptionalAccountDep
-from app.web.deps import RecordId, SessionDep, SettingsDep, TemplatesDep, TodayDep
+from app.web.templating import TemplatesDep
 
 router = APIRouter()
 

@@ -2,131 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from typing import Annotated, Literal
-from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.csvutil import rows_to_csv
-from app.models import MAX_ID
+from app.http import params
+from app.http.deps import SessionDep, SettingsDep, TodayDep
 from app.services import review_queue
 from app.services.derived import ReviewState
-from app.services.review_queue import DueFilters, FilterError, FilterLabels
-from app.web.deps import SessionDep, SettingsDep, TemplatesDep, TodayDep
 from app.web.feedformats import iter_ics
+from app.web.templating import TemplatesDep
 
 router = APIRouter()
-
-ActorParam = Annotated[
-    int | None,
-    Query(ge=1, le=MAX_ID, description="Only commitments this actor made or receives."),
-]
-RoleParam = Annotated[
-    Literal["maker", "recipient"] | None,
-    Query(description="With `actor`: only where the actor has this role."),
-]
-StateParam = Annotated[
-    Literal["overdue", "due"] | None,
-    Query(description="Only reviews overdue, or only those due (not yet overdue)."),
-]
-TagParam = Annotated[
-    str | None,
-    Query(min_length=1, max_length=100, description="Only commitments with this tag (slug)."),
-]
-SizeParam = Annotated[
-    int | None,
-    Query(
-        ge=1,
-        le=review_queue.MAX_QUEUE_PAGE_SIZE,
-        description=f"Rows a page, 1–{review_queue.MAX_QUEUE_PAGE_SIZE}.",
-    ),
-]
-AfterParam = Annotated[
-    str | None,
-    Query(max_length=300, description="Page token from the next-page link: the rows after it."),
-]
-BeforeParam = Annotated[
-    str | None,
-    Query(
-        max_length=300,
-        description="Page token from the previous-page link: the rows before it.",
-    ),
-]
-
-
-def _filters(
-    session: Session, actor: int | None, role: str | None, tag: str | None
-) -> tuple[DueFilters, FilterLabels]:
-    if role is not None and actor is None:
-        raise HTTPException(400, "role needs an actor (e.g. actor=1&role=maker).")
-    filters = DueFilters(actor_id=actor, role=role, tag=tag)
-    try:
-        return filters, review_queue.resolve_filters(session, filters)
-    except FilterError as error:
-        # A filter naming nothing is a bad request, not a missing page.
-        raise HTTPException(400, str(error)) from None
-
-
-def queue_page(
-    session: Session,
-    *,
-    today: dt.date,
-    window_days: int,
-    filters: DueFilters,
-    state: str | None,
-    size: int | None,
-    after: str | None,
-    before: str | None,
-    secret: str,
-    path: str,
-    default_size: int,
-) -> tuple[review_queue.QueuePage, str | None, str | None, str | None]:
-    """One page of the queue and its next, previous and first-page links (at `path`).
-
-    The links keep the filters, the state and the page size; a bad page size
-    or an altered page token is a 400.
-    """
-    try:
-        paging = review_queue.parse_paging(
-            size=size if size is not None else default_size,
-            after=after,
-            before=before,
-            secret=secret,
-        )
-    except review_queue.PagingError as error:
-        raise HTTPException(400, str(error)) from None
-    page = review_queue.queue_page(
-        session,
-        today=today,
-        window_days=window_days,
-        filters=filters,
-        state=ReviewState(state) if state else None,
-        paging=paging,
-    )
-    keep = list(parse_qsl(filters.query_string()))
-    if state:
-        keep.append(("state", state))
-    if paging.size != default_size:
-        keep.append(("size", str(paging.size)))
-
-    def url(*token: tuple[str, str]) -> str:
-        params = urlencode([*keep, *token])
-        return f"{path}?{params}" if params else path
-
-    next_url = (
-        url(("after", review_queue.page_token(page.next_key, secret))) if page.next_key else None
-    )
-    previous_url = (
-        url(("before", review_queue.page_token(page.previous_key, secret)))
-        if page.previous_key
-        else None
-    )
-    first_url = url() if page.first != 1 else None
-    return page, next_url, previous_url, first_url
 
 
 def _base_url(request: Request) -> str:
@@ -173,22 +63,22 @@ def review_queue_page(
     templates: TemplatesDep,
     settings: SettingsDep,
     today: TodayDep,
-    actor: ActorParam = None,
-    role: RoleParam = None,
-    tag: TagParam = None,
-    state: StateParam = None,
-    size: SizeParam = None,
-    after: AfterParam = None,
-    before: BeforeParam = None,
+    actor: params.ActorParam = None,
+    role: params.RoleParam = None,
+    tag: params.TagParam = None,
+    state: params.StateParam = None,
+    size: params.SizeParam = None,
+    after: params.AfterParam = None,
+    before: params.BeforeParam = None,
 ) -> HTMLResponse:
     """Published commitments whose review is overdue or due within the window, most urgent first.
 
     Listed a page at a time: `size` rows (1–500, default 100), and the page
     tokens `after`/`before` from the page's own links; the CSV has every row.
     """
-    filters, labels = _filters(session, actor, role, tag)
+    filters, labels = params.queue_filters(session, actor, role, tag)
     window = settings.pledges_review_due_days
-    page, next_url, previous_url, first_url = queue_page(
+    page, next_url, previous_url, first_url = params.queue_page(
         session,
         today=today,
         window_days=window,
@@ -235,13 +125,13 @@ def review_queue_csv(
     session: SessionDep,
     settings: SettingsDep,
     today: TodayDep,
-    actor: ActorParam = None,
-    role: RoleParam = None,
-    tag: TagParam = None,
-    state: StateParam = None,
+    actor: params.ActorParam = None,
+    role: params.RoleParam = None,
+    tag: params.TagParam = None,
+    state: params.StateParam = None,
 ) -> StreamingResponse:
     """The review queue with the same filters, every matching row, as CSV."""
-    filters, _ = _filters(session, actor, role, tag)
+    filters, _ = params.queue_filters(session, actor, role, tag)
     review_state = ReviewState(state) if state else None
     window = settings.pledges_review_due_days
     base_url = _base_url(request)
@@ -266,9 +156,9 @@ def review_calendar(
     session: SessionDep,
     settings: SettingsDep,
     today: TodayDep,
-    actor: ActorParam = None,
-    role: RoleParam = None,
-    tag: TagParam = None,
+    actor: params.ActorParam = None,
+    role: params.RoleParam = None,
+    tag: params.TagParam = None,
 ) -> StreamingResponse:
     """An iCalendar feed: an all-day event per next review date and per deadline.
 
@@ -276,7 +166,7 @@ def review_calendar(
     (`commitment-<id>-review@<host>`, `commitment-<id>-deadline@<host>`), so
     subscribed calendars update events instead of duplicating them.
     """
-    filters, labels = _filters(session, actor, role, tag)
+    filters, labels = params.queue_filters(session, actor, role, tag)
     title = "Pledge Tracker: reviews and deadlines"
     if labels.actor is not None:
         title += f" — {labels.actor.display_name}"

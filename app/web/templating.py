@@ -6,18 +6,20 @@ import datetime as dt
 import functools
 from decimal import Decimal
 from functools import partial
+from typing import Annotated
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app import money, periods
 from app.config import Settings
 from app.db import PACKAGE_DIR
-from app.services import feeds, timeline
+from app.services import feeds
 from app.vocab import AmountQualifier, DeliveryStatus
-from app.web import presenters
+from app.web import presenters, timeline
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
@@ -102,3 +104,12 @@ def human_period(period: periods.Period | None, locale: str) -> str:
     else:
         text = f"until {end}"
     return f"about {text}" if period.precision is p.FUZZY else text
+
+
+async def get_templates(request: Request) -> Jinja2Templates:
+    # async: a plain `def` dependency costs a thread-pool hand-off (app.http.deps).
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]

@@ -1,4 +1,4 @@
-"""Typed dependencies shared by the HTML routes (and later the API)."""
+"""Typed dependencies shared by the HTML pages (`app.web`) and the JSON API (`app.api`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from app import db, money
@@ -29,11 +28,6 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_templates(request: Request) -> Jinja2Templates:
-    templates: Jinja2Templates = request.app.state.templates
-    return templates
-
-
 async def get_today(request: Request) -> dt.date:
     today: dt.date = request.app.state.clock.today()
     return today
@@ -44,7 +38,6 @@ async def get_today(request: Request) -> dt.date:
 # never a success page over lost data.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 TodayDep = Annotated[dt.date, Depends(get_today)]
 
 # Ids are positive 32-bit integers (INTEGER columns on PostgreSQL); anything

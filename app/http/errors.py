@@ -1,4 +1,11 @@
-"""Error pages: a clear message and the right status, never a traceback."""
+"""Errors on every surface: a clear message and the right status, never a traceback.
+
+One handler per kind of exception, shared by the pages and the API: a
+`DomainError` raised anywhere below a route (see `app.errors`), FastAPI's own
+`HTTPException` and validation errors, and anything unexpected (a logged 500).
+HTML clients get the error page; the API, CSV and JSON addresses get RFC 9457
+problem details (`application/problem+json`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from app.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +35,7 @@ def _render(
     title: str,
     detail: str,
     headers: Mapping[str, str] | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> Response:
     if _wants_html(request):
         templates = request.app.state.templates
@@ -37,8 +47,17 @@ def _render(
             headers=dict(headers or {}),
         )
         return response
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if fields:
+        # RFC 9457 allows extension members: each refused field with its reason.
+        body["errors"] = dict(fields)
     return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        body,
         status_code=status,
         media_type="application/problem+json",
         headers=dict(headers or {}),
@@ -72,6 +91,10 @@ def install(app: FastAPI) -> None:
             str(exc.detail),
             headers,
         )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return _render(request, exc.status, exc.title, exc.message, exc.headers, exc.fields)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

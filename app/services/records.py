@@ -28,9 +28,8 @@ from app.models import (
     Observation,
     Source,
 )
-from app.services import changes, editing, links
+from app.services import changes, editing, inputs, links
 from app.vocab import PublicationState
-from app.web import forms
 
 
 @dataclass(frozen=True)
@@ -38,9 +37,9 @@ class Noun:
     key: str  # URL segment and table name
     model: type[Any]
     label: str
-    fields: list[forms.Field]
-    values: Callable[[forms.FormState], dict[str, Any]]
-    typed: Callable[[Any], forms.Raw]
+    fields: list[inputs.Field]
+    values: Callable[[inputs.FormState], dict[str, Any]]
+    typed: Callable[[Any], inputs.Raw]
     loads: tuple[Any, ...] = ()
 
 
@@ -49,25 +48,25 @@ NOUNS: dict[str, Noun] = {
         "actors",
         Actor,
         "actor",
-        forms.ACTOR_FIELDS,
-        forms.actor_values,
-        forms.actor_typed,
+        inputs.ACTOR_FIELDS,
+        inputs.actor_values,
+        inputs.actor_typed,
     ),
     "sources": Noun(
         "sources",
         Source,
         "source",
-        forms.SOURCE_FIELDS,
-        forms.source_values,
-        forms.source_typed,
+        inputs.SOURCE_FIELDS,
+        inputs.source_values,
+        inputs.source_typed,
     ),
     "commitments": Noun(
         "commitments",
         Commitment,
         "commitment",
-        forms.COMMITMENT_FIELDS,
-        forms.commitment_values,
-        forms.commitment_typed,
+        inputs.COMMITMENT_FIELDS,
+        inputs.commitment_values,
+        inputs.commitment_typed,
         (
             selectinload(Commitment.actor_links).selectinload(CommitmentActor.actor),
             selectinload(Commitment.tags),
@@ -77,9 +76,9 @@ NOUNS: dict[str, Noun] = {
         "indicators",
         Indicator,
         "indicator",
-        forms.INDICATOR_FIELDS,
+        inputs.INDICATOR_FIELDS,
         lambda state: {k: state.values.get(k) for k in ("name", "unit", "description")},
-        lambda indicator: forms.indicator_typed(indicator, []),
+        lambda indicator: inputs.indicator_typed(indicator, []),
     ),
 }
 
@@ -104,10 +103,10 @@ def indicator_commitment_ids(session: Session, indicator_id: int) -> list[int]:
     )
 
 
-def current_text(session: Session, noun: Noun, entity: Any) -> forms.Raw:
+def current_text(session: Session, noun: Noun, entity: Any) -> inputs.Raw:
     """The record as its form would show it (an indicator with its linked commitments)."""
     if noun.key == "indicators":
-        return forms.indicator_typed(entity, indicator_commitment_ids(session, entity.id))
+        return inputs.indicator_typed(entity, indicator_commitment_ids(session, entity.id))
     return noun.typed(entity)
 
 
@@ -115,7 +114,7 @@ def current_text(session: Session, noun: Noun, entity: Any) -> forms.Raw:
 class Checked:
     """A form's text after checking: the messages, the column values, and the links to set."""
 
-    state: forms.FormState
+    state: inputs.FormState
     values: dict[str, Any]
     relations: Callable[[Any], dict[str, Any]] | None
 
@@ -124,14 +123,14 @@ class Checked:
         return self.state.ok
 
 
-def check(session: Session, noun: Noun, raw: forms.Raw, own_id: int | None) -> Checked:
+def check(session: Session, noun: Noun, raw: inputs.Raw, own_id: int | None) -> Checked:
     """Parse the text, work out the columns, and check that the records it names exist."""
-    state = forms.parse_form(noun.fields, raw)
+    state = inputs.parse_form(noun.fields, raw)
     if noun.key == "commitments":
         _resolve_links(session, state, own_id)
         makers = state.values.get("makers") or []
-        fiscal = forms.fiscal_start_of(_provider(session, makers[0])) if makers else 1
-        values = forms.commitment_values(state, fiscal)
+        fiscal = inputs.fiscal_start_of(_provider(session, makers[0])) if makers else 1
+        values = inputs.commitment_values(state, fiscal)
     else:
         values = noun.values(state)
     _check_references(session, noun, state, own_id)
@@ -181,13 +180,13 @@ def save(
 
 
 def _relations(
-    session: Session, noun: Noun, state: forms.FormState
+    session: Session, noun: Noun, state: inputs.FormState
 ) -> Callable[[Any], dict[str, Any]] | None:
     """What a form sets beyond columns: a commitment's actors and tags, an indicator's links."""
     if noun.key == "commitments":
         makers = state.values.get("makers") or []
         recipients = state.values.get("recipients") or []
-        tags = forms.tag_names(state)
+        tags = inputs.tag_names(state)
 
         def apply(entity: Any) -> dict[str, Any]:
             return {
@@ -197,7 +196,7 @@ def _relations(
 
         return apply
     if noun.key == "indicators":
-        ids = forms.id_list(state, "commitment_ids")
+        ids = inputs.id_list(state, "commitment_ids")
 
         def link(entity: Any) -> dict[str, Any]:
             return editing.set_indicator_commitments(session, entity, ids)
@@ -207,7 +206,7 @@ def _relations(
 
 
 def _check_references(
-    session: Session, noun: Noun, state: forms.FormState, own_id: int | None
+    session: Session, noun: Noun, state: inputs.FormState, own_id: int | None
 ) -> None:
     """Chosen actors must exist (and an actor not be its own parent).
 
@@ -228,7 +227,7 @@ def _check_references(
             if session.get(Actor, actor_id) is None:
                 state.errors[name] = f"there is no actor {actor_id}"
     if noun.key == "indicators":
-        for commitment_id in forms.id_list(state, "commitment_ids"):
+        for commitment_id in inputs.id_list(state, "commitment_ids"):
             if session.get(Commitment, commitment_id) is None:
                 state.errors["commitment_ids"] = f"there is no commitment {commitment_id}"
 
@@ -236,7 +235,7 @@ def _check_references(
 # ------------------------------------------------- links between commitments
 
 
-def _resolve_links(session: Session, state: forms.FormState, own_id: int | None) -> None:
+def _resolve_links(session: Session, state: inputs.FormState, own_id: int | None) -> None:
     """Turn what was typed in the part-of, tops-up and supersedes fields into commitments.
 
     Words are searched for, and their matches listed to pick from: the field
@@ -245,9 +244,9 @@ def _resolve_links(session: Session, state: forms.FormState, own_id: int | None)
     linked (`links.problem`); the one it names is shown beside it.
     """
     current = session.get(Commitment, own_id) if own_id is not None else None
-    for name in forms.LINK_FIELDS:
+    for name in inputs.LINK_FIELDS:
         value = state.values.get(name)
-        if isinstance(value, forms.Search):
+        if isinstance(value, inputs.Search):
             state.values[name] = None
             found = links.search(session, value.text, exclude=own_id)
             state.candidates[name] = found
@@ -281,16 +280,16 @@ def _matches_message(found: links.Found) -> str:
     return f"{found.total} commitments match “{words}”: pick one below"
 
 
-def describe_links(session: Session, state: forms.FormState) -> None:
+def describe_links(session: Session, state: inputs.FormState) -> None:
     """Name the commitment each link field's number or page address points at."""
     wanted: dict[str, int] = {}
-    for name in forms.LINK_FIELDS:
+    for name in inputs.LINK_FIELDS:
         if name not in state.typed or name in state.candidates:
             continue
         value = state.values.get(name)
         if not isinstance(value, int):
             try:
-                value = forms.commitment_reference(state.text(name).strip())
+                value = inputs.commitment_reference(state.text(name).strip())
             except ValueError:
                 continue
         if isinstance(value, int):
@@ -311,9 +310,9 @@ def _supports_choices(session: Session, commitment: Commitment) -> list[tuple[st
     ]
 
 
-def citation_fields(session: Session, commitment: Commitment) -> list[forms.Field]:
+def citation_fields(session: Session, commitment: Commitment) -> list[inputs.Field]:
     """The quote form: what it supports (the commitment or one of its flows), then the quote."""
-    supports = forms.Field(
+    supports = inputs.Field(
         "supports",
         "This quote supports",
         "select",
@@ -321,13 +320,13 @@ def citation_fields(session: Session, commitment: Commitment) -> list[forms.Fiel
         choices=_supports_choices(session, commitment),
         blank=False,
     )
-    return [supports, *forms.CITATION_FIELDS]
+    return [supports, *inputs.CITATION_FIELDS]
 
 
-def check_citation(session: Session, commitment: Commitment, raw: forms.Raw) -> forms.FormState:
+def check_citation(session: Session, commitment: Commitment, raw: inputs.Raw) -> inputs.FormState:
     """A quote of an existing source, or of a new one described inline; the source must exist."""
-    state = forms.parse_form(citation_fields(session, commitment), raw)
-    forms.check_citation_source(state)
+    state = inputs.parse_form(citation_fields(session, commitment), raw)
+    inputs.check_citation_source(state)
     source_id = state.values.get("source_id")
     if source_id is not None and session.get(Source, source_id) is None:
         state.errors["source_id"] = f"there is no source {source_id}"
@@ -335,7 +334,7 @@ def check_citation(session: Session, commitment: Commitment, raw: forms.Raw) -> 
 
 
 def add_citation(
-    session: Session, commitment: Commitment, state: forms.FormState, *, account_id: int
+    session: Session, commitment: Commitment, state: inputs.FormState, *, account_id: int
 ) -> Citation:
     """Attach a checked quote to the commitment or one of its flows (a new source as a draft)."""
     assert state.ok, "add_citation() needs a form without messages"
@@ -387,10 +386,10 @@ def remove_citation(session: Session, citation: Citation, *, account_id: int) ->
 # ------------------------------------------------------------ observations
 
 
-def check_observation(session: Session, raw: forms.Raw) -> tuple[forms.FormState, dict[str, Any]]:
+def check_observation(session: Session, raw: inputs.Raw) -> tuple[inputs.FormState, dict[str, Any]]:
     """An observation's form text checked; its quote's source must exist."""
-    state = forms.parse_form(forms.OBSERVATION_FIELDS, raw)
-    values = forms.observation_values(state)
+    state = inputs.parse_form(inputs.OBSERVATION_FIELDS, raw)
+    values = inputs.observation_values(state)
     source_id = state.values.get("source_id")
     if source_id is not None and session.get(Source, source_id) is None:
         state.errors["source_id"] = f"there is no source {source_id}"
@@ -401,7 +400,7 @@ def write_observation(
     session: Session,
     indicator: Indicator,
     observation: Observation | None,
-    state: forms.FormState,
+    state: inputs.FormState,
     values: dict[str, Any],
     *,
     account_id: int,
@@ -458,15 +457,15 @@ def _provider(session: Session, provider_id: Any) -> Actor | None:
 
 
 def check_flow(
-    session: Session, raw: forms.Raw, locale: str
-) -> tuple[forms.FormState, forms.FlowReading | None]:
+    session: Session, raw: inputs.Raw, locale: str
+) -> tuple[inputs.FormState, inputs.FlowReading | None]:
     """A money flow's form text checked and read (None when something is wrong)."""
-    state = forms.parse_form(forms.FLOW_FIELDS, raw)
+    state = inputs.parse_form(inputs.FLOW_FIELDS, raw)
     for name in ("provider_id", "receiver_id"):
         value = state.values.get(name)
         if value is not None and session.get(Actor, value) is None:
             state.errors[name] = f"there is no actor {value}"
-    reading = forms.flow_values(state, _provider(session, state.values.get("provider_id")), locale)
+    reading = inputs.flow_values(state, _provider(session, state.values.get("provider_id")), locale)
     return state, reading
 
 
@@ -474,7 +473,7 @@ def write_flow(
     session: Session,
     commitment: Commitment,
     flow: MoneyFlow | None,
-    reading: forms.FlowReading,
+    reading: inputs.FlowReading,
     *,
     account_id: int,
     version: int | None,
