@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import errors, money, periods
 from app.models import MAX_ID, Actor, Citation, Commitment, MoneyFlow
-from app.services import derived
+from app.services import actors, derived
 from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
 from app.services.commitments import visible
 from app.services.conversion import Conversion, RateBook, RateUsed, round_to_minor
@@ -160,7 +160,7 @@ def parse_query(
             ) from None
     period = None
     if get("period"):
-        fy_month = _fiscal_month(session, provider) if provider else 1
+        fy_month = actors.fiscal_start_month(session, provider.id) if provider else 1
         # Ranges of whole calendar years as people type them: "2014/..", "2014-", "since
         # 2014", "../2020", "until 2020", "2014/2020". A period's range needs full dates
         # at its ends, so the years become 1 January and 31 December.
@@ -324,43 +324,6 @@ def group_start(bucket: Bucket, currency: str, stage: FlowStage) -> FlowKey:
 
 
 # ------------------------------------------------------------ actors
-
-
-@dataclass(frozen=True)
-class _ActorTree:
-    parent: dict[int, int | None]
-    fy_month: dict[int, int | None]
-
-    def fiscal_month(self, actor_id: int | None) -> int:
-        """The actor's fiscal-year start month, else its parent's…, else January."""
-        seen: set[int] = set()
-        while actor_id is not None and actor_id not in seen:
-            seen.add(actor_id)
-            month = self.fy_month.get(actor_id)
-            if month is not None:
-                return month
-            actor_id = self.parent.get(actor_id)
-        return 1
-
-    def with_descendants(self, actor_id: int) -> set[int]:
-        found = {actor_id}
-        changed = True
-        while changed:
-            changed = False
-            for child, parent in self.parent.items():
-                if parent in found and child not in found:
-                    found.add(child)
-                    changed = True
-        return found
-
-
-def _actor_tree(session: Session) -> _ActorTree:
-    rows = session.execute(select(Actor.id, Actor.parent_id, Actor.fiscal_year_start_month)).all()
-    return _ActorTree({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows})
-
-
-def _fiscal_month(session: Session, actor: Actor) -> int:
-    return _actor_tree(session).fiscal_month(actor.id)
 
 
 # ------------------------------------------------------------ buckets
@@ -715,7 +678,7 @@ def funding_report(
     matching flow, whatever page is listed; full flows with their quotes are
     loaded only for the one page of flows `paging` asks for (none if None).
     """
-    tree = _actor_tree(session)
+    tree = actors.actor_tree(session)
     conditions: list[ColumnElement[bool]] = list(visible(include_drafts=False))
     if query.provider is not None:
         conditions.append(MoneyFlow.provider_id.in_(tree.with_descendants(query.provider.id)))

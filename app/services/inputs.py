@@ -590,15 +590,6 @@ def _money(
     return amount, currency, minor
 
 
-def fiscal_start_of(actor: Actor | None) -> int:
-    """The provider's financial year start month: its own, else its parent's, else January."""
-    while actor is not None:
-        if actor.fiscal_year_start_month:
-            return actor.fiscal_year_start_month
-        actor = actor.parent if "parent" in actor.__dict__ else None
-    return 1
-
-
 @dataclass(frozen=True)
 class FlowReading:
     """What the form understood, shown to the editor before saving."""
@@ -608,11 +599,11 @@ class FlowReading:
     lines: list[str]
 
 
-def flow_values(state: FormState, provider: Actor | None, locale: str) -> FlowReading | None:
+def flow_values(state: FormState, fiscal: int, locale: str) -> FlowReading | None:
+    """A flow's columns and what to show back; `fiscal` is the provider's year-start month."""
     v = state.values
     main = _money(state, "amount", "currency")
     equivalent = _money(state, "stated_equivalent", "stated_equivalent_currency")
-    fiscal = fiscal_start_of(provider)
     period = _period(state, "period", fiscal)
     if not state.ok or main is None:
         return None

@@ -28,7 +28,7 @@ from app.models import (
     Observation,
     Source,
 )
-from app.services import changes, editing, inputs, links
+from app.services import actors, changes, editing, inputs, links
 from app.vocab import PublicationState
 
 
@@ -129,7 +129,7 @@ def check(session: Session, noun: Noun, raw: inputs.Raw, own_id: int | None) -> 
     if noun.key == "commitments":
         _resolve_links(session, state, own_id)
         makers = state.values.get("makers") or []
-        fiscal = inputs.fiscal_start_of(_provider(session, makers[0])) if makers else 1
+        fiscal = actors.fiscal_start_month(session, makers[0]) if makers else 1
         values = inputs.commitment_values(state, fiscal)
     else:
         values = noun.values(state)
@@ -447,15 +447,6 @@ def write_observation(
 # ------------------------------------------------------------- money flows
 
 
-def _provider(session: Session, provider_id: Any) -> Actor | None:
-    """The paying actor with its parent: its financial year may be inherited."""
-    if not isinstance(provider_id, int):
-        return None
-    return session.scalars(
-        select(Actor).where(Actor.id == provider_id).options(selectinload(Actor.parent))
-    ).one_or_none()
-
-
 def check_flow(
     session: Session, raw: inputs.Raw, locale: str
 ) -> tuple[inputs.FormState, inputs.FlowReading | None]:
@@ -465,7 +456,9 @@ def check_flow(
         value = state.values.get(name)
         if value is not None and session.get(Actor, value) is None:
             state.errors[name] = f"there is no actor {value}"
-    reading = inputs.flow_values(state, _provider(session, state.values.get("provider_id")), locale)
+    provider_id = state.values.get("provider_id")
+    fiscal = actors.fiscal_start_month(session, provider_id) if isinstance(provider_id, int) else 1
+    reading = inputs.flow_values(state, fiscal, locale)
     return state, reading
 
 
