@@ -70,6 +70,13 @@ class PreconditionFailed(DomainError):
     title = "Precondition failed"
 
 
+class PreconditionRequired(DomainError):
+    """A change without `If-Match`: it could overwrite an edit the caller has not seen."""
+
+    status = 428
+    title = "Precondition required"
+
+
 class TooLarge(DomainError):
     status = 413
     title = "Body too large"

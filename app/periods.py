@@ -232,6 +232,24 @@ class Period:
         return cls(start, _span_end(start, 12), Precision.FISCAL_YEAR, fiscal_start_month)
 
     @classmethod
+    def starting(
+        cls, start: date, precision: Precision | str, fiscal_start_month: int = 1
+    ) -> Period:
+        """The day, month, quarter, year or fiscal year that begins on ``start``.
+
+        For a date stored as its first day with a precision (an announcement
+        "2020-11" is 2020-11-01 with precision month). PeriodError if ``start``
+        is not the first day of such a period (2019-09-15 is no month's start).
+        """
+        p = Precision(precision)
+        if p in _OPEN_ENDED:
+            raise PeriodError(f"a {p.value} has no fixed length: give its end as well")
+        months = {Precision.MONTH: 1, Precision.QUARTER: 3, Precision.YEAR: 12,
+                  Precision.FISCAL_YEAR: 12}.get(p)  # fmt: skip
+        end = start if months is None else _span_end(start, months)
+        return cls(start, end, p, fiscal_start_month)
+
+    @classmethod
     def range(cls, start: date | None, end: date | None) -> Period:
         """An exact span of days; ``None`` for an open (unknown) end."""
         return cls(start, end, Precision.RANGE)

@@ -60,10 +60,10 @@ minor_units = st.one_of(
 
 @st.composite
 def period_values(
-    draw: st.DrawFn, optional: bool = True
+    draw: st.DrawFn, optional: bool = True, precisions: tuple[periods.Precision, ...] = ()
 ) -> tuple[dt.date | None, dt.date | None, str | None, int]:
     """(start, end, precision, fiscal start month) covering every precision."""
-    choices: list[periods.Precision | None] = list(periods.Precision)
+    choices: list[periods.Precision | None] = list(precisions or periods.Precision)
     precision = draw(st.sampled_from([None, *choices] if optional else choices))
     year = draw(st.integers(1001, 9998))
     month = draw(st.integers(1, 12))
@@ -110,7 +110,11 @@ def datasets(draw: st.DrawFn) -> list[models.Base]:
     objects: list[models.Base] = []
     n_actors = draw(st.integers(1, 3))
     actor_ids = list(range(1, n_actors + 1))
+    # Parents come earlier in a drawn order, so there is no loop, but a parent may
+    # be a later id: the import links them in a second pass.
+    actor_order = draw(st.permutations(actor_ids))
     for i in actor_ids:
+        earlier = actor_order[: actor_order.index(i)]
         objects.append(
             models.Actor(
                 id=i,
@@ -118,8 +122,7 @@ def datasets(draw: st.DrawFn) -> list[models.Base]:
                 short_name=draw(maybe_text),
                 kind=draw(st.sampled_from(tables.ACTORS.column_index["kind"].enum or ())),
                 country_code=draw(st.sampled_from([None, "GB", "FR"])),
-                # Any other actor, also a later one: the import links them in a second pass.
-                parent_id=draw(st.sampled_from([None, *(a for a in actor_ids if a != i)])),
+                parent_id=draw(st.sampled_from([None, *earlier])),
                 fiscal_year_start_month=draw(st.none() | st.integers(1, 12)),
                 description=draw(maybe_text),
                 **_publishable(draw),
@@ -141,18 +144,21 @@ def datasets(draw: st.DrawFn) -> list[models.Base]:
     )
     n_commitments = draw(st.integers(1, 3))
     commitment_ids = list(range(1, n_commitments + 1))
+    commitment_order = draw(st.permutations(commitment_ids))
     for i in commitment_ids:
         others = [None, *(c for c in commitment_ids if c != i)]
+        earlier = commitment_order[: commitment_order.index(i)]
         start, end, precision, _ = draw(period_values())
+        announced = draw(period_values(optional=False, precisions=ANNOUNCED))
         objects.append(
             models.Commitment(
                 id=i,
                 kind=draw(st.sampled_from(["funding", "action", "target"])),
                 title=draw(text),
                 summary=draw(maybe_text),
-                parent_id=draw(st.sampled_from(others)),
-                announced_on=draw(dates),
-                announced_precision=draw(st.sampled_from(list(periods.Precision))).value,
+                parent_id=draw(st.sampled_from([None, *earlier])),
+                announced_on=announced[0],
+                announced_precision=announced[2],
                 deadline_text=draw(maybe_text),
                 deadline_start_on=start,
                 deadline_end_on=end,
@@ -174,7 +180,15 @@ def datasets(draw: st.DrawFn) -> list[models.Base]:
     objects.append(models.Tag(id=1, slug="tag-1", name=draw(text)))
     objects.append(models.CommitmentTag(commitment_id=commitment_ids[-1], tag_id=1))
     currency, eq_currency = draw(currencies), draw(currencies)
+    provider_id = draw(st.sampled_from([None, *actor_ids]))
     start, end, precision, fiscal = draw(period_values())
+    if precision == "fiscal_year" and provider_id is not None:
+        # A fiscal year is the provider's (its own month, else its parent's…).
+        assert start is not None
+        fiscal = _fiscal_month(objects, provider_id)
+        year = draw(st.integers(1001, 9998))
+        fy = periods.Period.fiscal_year(year, fiscal)
+        start, end = fy.start, fy.end
     has_equivalent = draw(st.booleans())
     objects.append(
         models.MoneyFlow(
@@ -191,7 +205,7 @@ def datasets(draw: st.DrawFn) -> list[models.Base]:
             period_end_on=end,
             period_precision=precision,
             period_fiscal_start_month=fiscal if precision == "fiscal_year" else None,
-            provider_id=draw(st.sampled_from([None, *actor_ids])),
+            provider_id=provider_id,
             receiver_id=draw(st.sampled_from([None, *actor_ids])),
             stated_equivalent_minor=draw(minor_units) if has_equivalent else None,
             stated_equivalent_currency=eq_currency if has_equivalent else None,
@@ -255,7 +269,79 @@ def datasets(draw: st.DrawFn) -> list[models.Base]:
             source_name=draw(text),
         )
     )
+    _publish_what_published_records_show(objects)
     return objects
+
+
+ANNOUNCED = (
+    periods.Precision.DAY,
+    periods.Precision.MONTH,
+    periods.Precision.QUARTER,
+    periods.Precision.YEAR,
+)
+
+
+def _fiscal_month(objects: list[models.Base], actor_id: int) -> int:
+    actors_ = {o.id: o for o in objects if isinstance(o, models.Actor)}
+    current: int | None = actor_id
+    while current is not None:
+        actor = actors_[current]
+        if actor.fiscal_year_start_month is not None:
+            return actor.fiscal_year_start_month
+        current = actor.parent_id
+    return 1
+
+
+def _publish_what_published_records_show(objects: list[models.Base]) -> None:
+    """The app never lets a published record show a draft (app.services.visibility):
+    a dataset it could hold publishes what its published records point at."""
+    by_key = {(type(o), getattr(o, "id", None)): o for o in objects}
+    flows = {o.id: o for o in objects if isinstance(o, models.MoneyFlow)}
+    reviews = {o.id: o for o in objects if isinstance(o, models.Review)}
+    observations = {o.id: o for o in objects if isinstance(o, models.Observation)}
+
+    def shows(o: models.Base) -> list[tuple[type[Any], int | None]]:
+        match o:
+            case models.Actor():
+                return [(models.Actor, o.parent_id)]
+            case models.Source():
+                return [(models.Actor, o.publisher_actor_id)]
+            case models.Commitment():
+                return [(models.Commitment, getattr(o, n)) for n in
+                        ("parent_id", "tops_up_id", "supersedes_id")]  # fmt: skip
+        return []
+
+    links: list[tuple[Any, tuple[type[Any], int | None]]] = []
+    for o in objects:
+        links += [(o, target) for target in shows(o)]
+        if isinstance(o, models.CommitmentActor):
+            links.append((by_key[(models.Commitment, o.commitment_id)], (models.Actor, o.actor_id)))
+        if isinstance(o, models.MoneyFlow):
+            owner = by_key[(models.Commitment, o.commitment_id)]
+            links += [
+                (owner, (models.Actor, o.provider_id)),
+                (owner, (models.Actor, o.receiver_id)),
+            ]
+        if isinstance(o, models.Citation):
+            owner_id = o.commitment_id
+            if o.money_flow_id is not None:
+                owner_id = flows[o.money_flow_id].commitment_id
+            if o.review_id is not None:
+                owner_id = reviews[o.review_id].commitment_id
+            owner = (
+                by_key[(models.Indicator, observations[o.observation_id].indicator_id)]
+                if o.observation_id is not None
+                else by_key[(models.Commitment, owner_id)]
+            )
+            links.append((owner, (models.Source, o.source_id)))
+    changed = True
+    while changed:
+        changed = False
+        for owner, (model, target_id) in links:
+            target = by_key.get((model, target_id))
+            if target is not None and owner.state == "published" and target.state != "published":
+                target.state = "published"
+                changed = True
 
 
 def _export_all(session: Session) -> dict[str, str]:

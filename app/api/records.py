@@ -1,9 +1,10 @@
 """JSON API writes for actors, sources, commitments and indicators.
 
 The request bodies are generated from the edit forms' own field lists
-(`app.web.forms`), and a body is turned back into form text before it is
+(`app.services.inputs`), and a body is turned back into form text before it is
 checked, so the API and the pages share one set of rules, one write path
-(`app.web.records`) and one change history. Records are created as drafts,
+(`app.services.records`) and one change history. Refusals are domain errors
+(`app.errors`), answered as problem+json by the one handler. Records are created as drafts,
 like the forms; `PATCH` changes only the fields it names; every change to an
 existing record needs `If-Match` with the ETag the caller last saw, so a
 script never overwrites an edit it has not seen.
@@ -13,15 +14,16 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Strict, StrictBool, create_model
 from pydantic import Field as Schema
 from sqlalchemy.orm import Session
 
+from app import errors
 from app.api import schemas, v1
 from app.http.deps import RecordId, SessionDep
-from app.models import MAX_ID, Citation, Commitment, Indicator, MoneyFlow, Observation
-from app.services import changes, commitments, editing, inputs, records, tokens
+from app.models import MAX_ID
+from app.services import commitments, inputs, records, tokens
 from app.vocab import Role
 
 router = APIRouter(prefix="/api/v1", tags=["v1"], responses=v1.ERRORS)
@@ -29,7 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["v1"], responses=v1.ERRORS)
 # Text from outside: the forms drop NUL characters; here they are refused, as
 # PostgreSQL cannot store them and a script should learn its data is odd.
 NO_NUL = r"^[^\x00]*$"
-LONGEST_TEXT = 200_000  # the forms' own cap on a field (app.web.editing.MAX_FIELD)
+LONGEST_TEXT = 200_000  # the forms' own cap on a field (the edit pages' MAX_FIELD)
 TAG = Annotated[str, Schema(min_length=1, max_length=100, pattern=r"^[^,\x00]*$")]
 # Strict: JSON true is not actor 1, and "4" is not a number (the forms' text
 # is typed; a script's JSON should be too).
@@ -136,9 +138,9 @@ def as_form_text(form_fields: list[inputs.Field], body: dict[str, Any]) -> input
     return raw
 
 
-def _refuse(checked: records.Checked) -> HTTPException:
-    messages = "; ".join(f"{name}: {message}" for name, message in checked.state.errors.items())
-    return HTTPException(422, messages)
+def _refuse(errors_by_field: dict[str, str]) -> errors.Invalid:
+    messages = "; ".join(f"{name}: {message}" for name, message in errors_by_field.items())
+    return errors.Invalid(messages, fields=errors_by_field)
 
 
 RequiredIfMatch = Annotated[
@@ -176,7 +178,7 @@ def _reader(key: str) -> tuple[type[BaseModel], Reader]:
         ) -> BaseModel:
             c = commitments.get_commitment(session, record_id, include_drafts=True)
             if c is None:
-                raise HTTPException(404, f"there is no commitment {record_id}")
+                raise errors.NotFound(f"there is no commitment {record_id}")
             return v1.commitment_read(request, session, c, include_drafts=True)
 
         return schemas.CommitmentRead, commitment
@@ -195,12 +197,9 @@ def _register(noun: records.Noun) -> None:
     read_model, read = _reader(key)
 
     def load(session: Session, record_id: int, caller: tokens.Caller) -> Any:
-        entity = records.load(
+        return records.load(
             session, noun, record_id, include_deleted=caller.account.role == Role.admin
         )
-        if entity is None:
-            raise HTTPException(404, f"there is no {label} {record_id}")
-        return entity
 
     def answer(
         request: Request,
@@ -227,7 +226,7 @@ def _register(noun: records.Noun) -> None:
             session, noun, _as_form_text(noun, cast(BaseModel, body).model_dump()), None
         )
         if not checked.ok:
-            raise _refuse(checked)
+            raise _refuse(checked.state.errors)
         entity = records.create(session, noun, checked, account_id=caller.account.id)
         response.headers["Location"] = f"/api/v1/{key}/{entity.id}"
         return answer(request, response, session, caller, entity)
@@ -264,13 +263,8 @@ def _register(noun: records.Noun) -> None:
         raw.update(_as_form_text(noun, cast(BaseModel, body).model_dump(exclude_unset=True)))
         checked = records.check(session, noun, raw, entity.id)
         if not checked.ok:
-            raise _refuse(checked)
-        try:
-            records.save(
-                session, noun, entity, checked, account_id=caller.account.id, version=version
-            )
-        except editing.Conflict:
-            raise _stale(label) from None
+            raise _refuse(checked.state.errors)
+        records.save(session, noun, entity, checked, account_id=caller.account.id, version=version)
         return answer(request, response, session, caller, entity)
 
     change.__doc__ = (
@@ -295,21 +289,16 @@ def _register(noun: records.Noun) -> None:
         caller: v1.WriterDep,
         if_match: RequiredIfMatch = None,
     ) -> Response:
-        _admin_only(caller)
         entity = load(session, record_id, caller)
         version = _required_version(if_match, entity, label)
-        try:
-            editing.soft_delete(
-                session,
-                entity,
-                account_id=caller.account.id,
-                now=request.app.state.clock.now(),
-                form_version=version,
-            )
-        except editing.NotAllowed as exc:
-            raise HTTPException(409, str(exc)) from None
-        except editing.Conflict:
-            raise _stale(label) from None
+        records.change_state(
+            session,
+            entity,
+            "delete",
+            account=caller.account,
+            now=request.app.state.clock.now(),
+            version=version,
+        )
         return Response(status_code=204)
 
     delete.__doc__ = (
@@ -349,29 +338,17 @@ def _register_state_change(
         caller: v1.WriterDep,
         if_match: v1.IfMatch = None,
     ) -> BaseModel:
-        if action == "restore":
-            _admin_only(caller)
-        entity = load(session, record_id, caller)
+        # Deleted records too: whether this caller may act on one is change_state's rule.
+        entity = records.load(session, noun, record_id, include_deleted=True)
         version = _version_if_given(if_match, entity, label)
-        if action != "restore":
-            _not_deleted(entity, label)
-        now = request.app.state.clock.now()
-        account_id = caller.account.id
-        try:
-            if action == "publish":
-                editing.publish(
-                    session, entity, account_id=account_id, now=now, form_version=version
-                )
-                if noun.key == "commitments":
-                    editing.publish_what_it_cites(session, entity, account_id=account_id, now=now)
-            elif action == "unpublish":
-                editing.unpublish(session, entity, account_id=account_id, form_version=version)
-            else:
-                editing.restore(session, entity, account_id=account_id, form_version=version)
-        except editing.NotAllowed as exc:
-            raise HTTPException(409, str(exc)) from None
-        except editing.Conflict:
-            raise _stale(label) from None
+        records.change_state(
+            session,
+            entity,
+            action,
+            account=caller.account,
+            now=request.app.state.clock.now(),
+            version=version,
+        )
         return answer(request, response, session, caller, entity)
 
     change_state.__doc__ = {
@@ -408,7 +385,7 @@ def with_article(label: str) -> str:
 
 def _admin_only(caller: tokens.Caller) -> None:
     if caller.account.role != Role.admin:
-        raise HTTPException(403, "only administrators may delete or restore records")
+        raise errors.Forbidden("only administrators may remove records")
 
 
 def _version_if_given(if_match: str | None, entity: Any, label: str) -> int:
@@ -417,8 +394,7 @@ def _version_if_given(if_match: str | None, entity: Any, label: str) -> int:
     if if_match is None or if_match.strip() == "*":
         return int(entity.version)
     if not v1.etag_matches(if_match, entity.version):
-        raise HTTPException(
-            412,
+        raise errors.PreconditionFailed(
             f"the {label} is at version {entity.version}, not {if_match}: "
             "someone else changed it; fetch it again",
         )
@@ -428,8 +404,7 @@ def _version_if_given(if_match: str | None, entity: Any, label: str) -> int:
 def _required_version(if_match: str | None, entity: Any, label: str) -> int:
     # "*" would match any version and skip the very check If-Match is for.
     if if_match is None or if_match.strip() == "*":
-        raise HTTPException(
-            428,
+        raise errors.PreconditionRequired(
             f"send 'If-Match' with the {label}'s ETag (from GET; not *), so a change "
             "made since you read it is not overwritten",
         )
@@ -438,13 +413,7 @@ def _required_version(if_match: str | None, entity: Any, label: str) -> int:
 
 def _not_deleted(entity: Any, label: str) -> None:
     if entity.deleted_at is not None:
-        raise HTTPException(409, f"the {label} is deleted; restore it first")
-
-
-def _stale(label: str) -> HTTPException:
-    return HTTPException(
-        412, f"the {label} was changed by someone else meanwhile; fetch it again and retry"
-    )
+        raise errors.Conflict(f"the {label} is deleted; restore it first")
 
 
 # ------------------------------------------------------ quotes and flows
@@ -492,11 +461,12 @@ def create_citation(
     state = records.check_citation(session, commitment, raw)
     if not state.ok:
         if "supports" in state.errors:
+            # The form's "supports" choice is the body's money_flow_id.
             state.errors["money_flow_id"] = (
                 f"commitment {commitment_id} has no money flow {body.money_flow_id}"
             )
             del state.errors["supports"]
-        raise HTTPException(422, "; ".join(f"{k}: {m}" for k, m in state.errors.items()))
+        raise _refuse(state.errors)
     citation = records.add_citation(session, commitment, state, account_id=caller.account.id)
     session.flush()
     session.refresh(citation, attribute_names=["source"])
@@ -513,10 +483,7 @@ def create_citation(
 def delete_citation(citation_id: RecordId, session: SessionDep, caller: v1.WriterDep) -> Response:
     """Remove a quote for good (administrators only); the change history keeps its text."""
     _admin_only(caller)
-    citation = session.get(Citation, citation_id)
-    commitment = records.commitment_of(session, citation) if citation else None
-    if citation is None or commitment is None or commitment.deleted_at is not None:
-        raise HTTPException(404, f"there is no quote {citation_id} of a commitment")
+    citation, _commitment = records.editable_citation(session, citation_id)
     records.remove_citation(session, citation, account_id=caller.account.id)
     return Response(status_code=204)
 
@@ -537,13 +504,8 @@ def delete_money_flow(
     instead. The change history keeps the flow's values.
     """
     _admin_only(caller)
-    flow = session.get(MoneyFlow, money_flow_id)
-    commitment = session.get(Commitment, flow.commitment_id) if flow else None
-    if flow is None or commitment is None or commitment.deleted_at is not None:
-        raise HTTPException(404, f"there is no money flow {money_flow_id}")
-    editing.delete_child(
-        session, flow, account_id=caller.account.id, public=changes.is_public(commitment)
-    )
+    flow, commitment = records.editable_flow(session, money_flow_id)
+    records.remove_flow(session, flow, commitment, account_id=caller.account.id)
     return Response(status_code=204)
 
 
@@ -568,13 +530,11 @@ def create_observation(
     caller: v1.WriterDep,
 ) -> schemas.ObservationRead:
     """Add a dated value to an indicator, with the observation form's checks."""
-    indicator = session.get(Indicator, indicator_id)
-    if indicator is None or indicator.deleted_at is not None:
-        raise HTTPException(404, f"there is no indicator {indicator_id}")
+    indicator = records.editable_indicator(session, indicator_id)
     raw = as_form_text(inputs.OBSERVATION_FIELDS, cast(BaseModel, body).model_dump())
     state, values = records.check_observation(session, raw)
     if not state.ok:
-        raise HTTPException(422, "; ".join(f"{k}: {m}" for k, m in state.errors.items()))
+        raise _refuse(state.errors)
     observation = records.write_observation(
         session, indicator, None, state, values, account_id=caller.account.id, version=None
     )
@@ -597,13 +557,8 @@ def delete_observation(
 ) -> Response:
     """Remove an observation entered by mistake (administrators only); history keeps it."""
     _admin_only(caller)
-    observation = session.get(Observation, observation_id)
-    indicator = session.get(Indicator, observation.indicator_id) if observation else None
-    if observation is None or indicator is None or indicator.deleted_at is not None:
-        raise HTTPException(404, f"there is no observation {observation_id}")
-    editing.delete_child(
-        session, observation, account_id=caller.account.id, public=changes.is_public(indicator)
-    )
+    observation, indicator = records.editable_observation(session, observation_id)
+    records.remove_observation(session, observation, indicator, account_id=caller.account.id)
     return Response(status_code=204)
 
 

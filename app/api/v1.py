@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app import money
+from app import errors, money
 from app.api import schemas
 from app.http.deps import RecordId, SessionDep, SettingsDep, TodayDep, currency_filter
 from app.models import (
@@ -28,14 +28,13 @@ from app.services import (
     catalogue,
     commitments,
     derived,
-    editing,
     inputs,
     rates,
     records,
     tokens,
     totals,
 )
-from app.services.reviews import EvidenceInput, ReviewError, record_review
+from app.services.reviews import EvidenceInput
 from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
 
 PROBLEM: dict[str, Any] = {
@@ -369,14 +368,13 @@ def etag_matches(if_match: str, version: int) -> bool:
 def editable_commitment(session: Session, commitment_id: int, if_match: str | None) -> Commitment:
     commitment = commitments.get_commitment(session, commitment_id, include_drafts=True)
     if commitment is None:
-        raise HTTPException(404, f"there is no commitment {commitment_id}")
+        raise errors.NotFound(f"there is no commitment {commitment_id}")
     if (
         if_match is not None
         and if_match.strip() != "*"
         and not etag_matches(if_match, commitment.version)
     ):
-        raise HTTPException(
-            412,
+        raise errors.PreconditionFailed(
             f"the commitment is at version {commitment.version}, not {if_match}: "
             "someone else changed it; fetch it again",
         )
@@ -414,21 +412,14 @@ def create_review(
     change is recorded in the history like an edit made in the browser.
     """
     commitment = editable_commitment(session, commitment_id, if_match)
-    try:
-        review = record_review(
-            session,
-            commitment,
-            today=today,
-            reviewed_on=body.reviewed_on,
-            status_found=body.status_found,
-            progress_percent=body.progress_percent,
-            rationale=body.rationale,
-            next_review_on=body.next_review_on,
-            evidence=[EvidenceInput(e.source_id, e.quote, e.locator) for e in body.evidence],
-            reviewer_account_id=caller.account.id,
-        )
-    except ReviewError as exc:
-        raise HTTPException(422, f"{exc.field}: {exc.message}") from None
+    review = records.record_review(
+        session,
+        commitment,
+        today=today,
+        values=body.model_dump(exclude={"evidence"}),
+        evidence=[EvidenceInput(e.source_id, e.quote, e.locator) for e in body.evidence],
+        account_id=caller.account.id,
+    )
     session.flush()
     session.refresh(review, attribute_names=["evidence"])
     for citation in review.evidence:
@@ -488,30 +479,30 @@ def _write_flow(
     *,
     version: int | None,
 ) -> MoneyFlow:
-    # The form offers currencies in a list; a script deserves the code it got wrong.
-    for name in ("currency", "stated_equivalent_currency"):
-        for code in filter(None, raw.get(name, [])):
-            try:
-                money.normalise_currency(code)
-            except money.MoneyError as exc:
-                raise HTTPException(422, f"{name}: {exc}") from None
     state, reading = records.check_flow(session, raw, request.app.state.settings.pledges_locale)
     if reading is None:
         names = {form: api for api, form in FLOW_FORM_NAMES.items()}
-        raise HTTPException(
-            422,
-            "; ".join(
-                f"{names.get(field, field)}: {message}" for field, message in state.errors.items()
-            ),
+        problems = {names.get(field, field): message for field, message in state.errors.items()}
+        # The form offers currencies in a list; a script deserves the code it got wrong.
+        for name in ("currency", "stated_equivalent_currency"):
+            code = (raw.get(name) or [""])[0]
+            if name in problems and code:
+                problems[name] = _currency_problem(code) or problems[name]
+        raise errors.Invalid(
+            "; ".join(f"{field}: {message}" for field, message in problems.items()),
+            fields=problems,
         )
+    return records.write_flow(
+        session, commitment, flow, reading, account_id=caller.account.id, version=version
+    )
+
+
+def _currency_problem(code: str) -> str | None:
     try:
-        return records.write_flow(
-            session, commitment, flow, reading, account_id=caller.account.id, version=version
-        )
-    except editing.Conflict:
-        raise HTTPException(
-            412, "the money flow was changed by someone else meanwhile; fetch it again"
-        ) from None
+        money.normalise_currency(code)
+    except money.MoneyError as exc:
+        return str(exc)
+    return None
 
 
 def _loaded_flow(session: Session, flow_id: int) -> MoneyFlow | None:
@@ -554,15 +545,14 @@ def change_money_flow(
     A later stage of money (a payment after a pledge) is a new flow, not a
     correction. The same checks as the money form apply.
     """
-    flow = _loaded_flow(session, money_flow_id)
-    commitment = session.get(Commitment, flow.commitment_id) if flow else None
-    if flow is None or commitment is None or commitment.deleted_at is not None:
-        raise HTTPException(404, f"there is no money flow {money_flow_id}")
+    flow, commitment = records.editable_flow(session, money_flow_id)
     if if_match is None or if_match.strip() == "*":
-        raise HTTPException(428, "send 'If-Match' with the flow's version, from GET (not *)")
+        raise errors.PreconditionRequired(
+            "send 'If-Match' with the flow's version, from GET (not *)"
+        )
     if not etag_matches(if_match, flow.version):
-        raise HTTPException(
-            412, f"the money flow is at version {flow.version}, not {if_match}; fetch it again"
+        raise errors.PreconditionFailed(
+            f"the money flow is at version {flow.version}, not {if_match}; fetch it again"
         )
     raw = inputs.flow_typed(flow)
     raw.update(_flow_text(body.model_dump(exclude_unset=True)))

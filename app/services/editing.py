@@ -33,12 +33,11 @@ from app.models import (
     IndicatorCommitment,
     MoneyFlow,
     Observation,
-    Review,
     Source,
     Tag,
     utcnow,
 )
-from app.services import changes
+from app.services import changes, visibility
 from app.vocab import ChangeAction, PublicationState
 
 
@@ -46,7 +45,10 @@ class Conflict(errors.Conflict):
     """Someone saved the record after this form was loaded."""
 
     def __init__(self, entity: Base, form_version: int | None) -> None:
-        super().__init__("the record was changed by someone else since the form was opened")
+        super().__init__(
+            f"The {noun_of(entity)} was changed by someone else since you opened it; "
+            "reload it and try again."
+        )
         self.entity = entity
         self.form_version = form_version
 
@@ -65,7 +67,8 @@ def _label(entity: Base) -> str:
     return f"{changes.entity_type(entity)} {getattr(entity, 'id', '')}"
 
 
-def _noun(entity: Base) -> str:
+def noun_of(entity: Base) -> str:
+    """The kind of record, as a person says it: "commitment", "money flow"."""
     return changes.entity_type(entity).rstrip("s").replace("_", " ")
 
 
@@ -88,7 +91,7 @@ def create(
         session,
         action=ChangeAction.create,
         entity=entity,
-        summary=summary or f"Created {_noun(entity)} “{_label(entity)}”",
+        summary=summary or f"Created {noun_of(entity)} “{_label(entity)}”",
         account_id=account_id,
         public=public,
     )
@@ -142,7 +145,7 @@ def update(
         session,
         action=ChangeAction.update,
         entity=entity,
-        summary=f"Edited {_noun(entity)} “{_label(entity)}”",
+        summary=f"Edited {noun_of(entity)} “{_label(entity)}”",
         before=before,
         account_id=account_id,
         public=public,
@@ -184,12 +187,21 @@ def _set_state(
 
 def publish(
     session: Session, entity: Any, *, account_id: int, now: dt.datetime, form_version: int | None
-) -> None:
-    """Make a draft visible to readers. Deleted records must be restored first."""
+) -> list[Base]:
+    """Make a draft visible to readers, with the draft actors and sources it shows.
+
+    A published record never shows readers a record they cannot open
+    (`app.services.visibility`): the draft actors and sources it names are
+    published with it, each with its own change record (and, in turn, what
+    they show: an actor's parent, a source's publisher). A draft or deleted
+    commitment it links to is not published for it: publishing is refused
+    until that one is published. Deleted records must be restored first.
+    Returns the records published along with it.
+    """
     if entity.deleted_at is not None:
         raise NotAllowed("a deleted record cannot be published; restore it first")
     if entity.state == PublicationState.published:
-        return
+        return []
     _set_state(
         session,
         entity,
@@ -197,98 +209,60 @@ def publish(
         account_id=account_id,
         form_version=form_version,
         changes_to={"state": PublicationState.published, "published_at": now},
-        summary=f"Published {_noun(entity)} “{_label(entity)}”",
+        summary=f"Published {noun_of(entity)} “{_label(entity)}”",
         public=True,
     )
+    return publish_what_it_shows(session, [entity], account_id=account_id, now=now)
 
 
-def publish_what_it_cites(
-    session: Session, commitment: Commitment, *, account_id: int, now: dt.datetime
+def publish_what_it_shows(
+    session: Session, records: list[Any], *, account_id: int, now: dt.datetime
 ) -> list[Base]:
-    """Publish the draft sources a commitment quotes and the draft actors it names.
+    """Publish the draft actors and sources that these published records show.
 
-    A published commitment must not show readers a record they cannot open;
-    each is published with its own change record.
+    Repeated until nothing published shows a draft actor or source (an actor's
+    parent is published with it, and so on). A deleted record, or a draft
+    commitment linked as part-of / tops-up / supersedes, is never published
+    this way: `NotAllowed` names it.
     """
-    flow_ids = select(MoneyFlow.id).where(MoneyFlow.commitment_id == commitment.id)
-    cited = select(Citation.source_id).where(
-        or_(Citation.commitment_id == commitment.id, Citation.money_flow_id.in_(flow_ids))
-    )
-    named = select(CommitmentActor.actor_id).where(CommitmentActor.commitment_id == commitment.id)
-    paying = select(MoneyFlow.provider_id).where(MoneyFlow.commitment_id == commitment.id)
-    receiving = select(MoneyFlow.receiver_id).where(MoneyFlow.commitment_id == commitment.id)
-    drafts: list[Base] = [
-        *session.scalars(
-            select(Source).where(Source.id.in_(cited), Source.state == PublicationState.draft)
-        ),
-        *session.scalars(
-            select(Actor).where(
-                or_(Actor.id.in_(named), Actor.id.in_(paying), Actor.id.in_(receiving)),
-                Actor.state == PublicationState.draft,
+    published: list[Base] = []
+    owners = visibility.ids_of(records)
+    while owners:
+        hidden = visibility.hidden_references(session, owners)
+        refused = [h for h in hidden if h.target_deleted or h.target == "commitments"]
+        if refused:
+            raise NotAllowed(
+                visibility.describe(refused) + ": publish or restore it first, or remove the link"
             )
-        ),
-    ]
-    for record in drafts:
-        if getattr(record, "deleted_at", None) is None:
-            publish(session, record, account_id=account_id, now=now, form_version=record.version)  # type: ignore[attr-defined]
-    return drafts
-
-
-def published_commitments_showing(session: Session, entity: Any) -> list[str]:
-    """Titles of published pages (commitments, and indicators for a source) that show
-    this actor or source: at most 3 of each.
-
-    A published commitment must not show readers a record they cannot open
-    (see `publish_what_it_cites`), so such a record stays published.
-    """
-    shown = [Commitment.state == PublicationState.published, Commitment.deleted_at.is_(None)]
-    if isinstance(entity, Actor):
-        flows = select(MoneyFlow.commitment_id).where(
-            or_(MoneyFlow.provider_id == entity.id, MoneyFlow.receiver_id == entity.id)
-        )
-        named = select(CommitmentActor.commitment_id).where(CommitmentActor.actor_id == entity.id)
-        uses = or_(Commitment.id.in_(named), Commitment.id.in_(flows))
-    elif isinstance(entity, Source):
-        quoted = select(Citation).where(Citation.source_id == entity.id).subquery()
-        flow_quotes = select(MoneyFlow.commitment_id).where(
-            MoneyFlow.id.in_(select(quoted.c.money_flow_id))
-        )
-        evidence = select(Review.commitment_id).where(Review.id.in_(select(quoted.c.review_id)))
-        uses = or_(
-            Commitment.id.in_(select(quoted.c.commitment_id)),
-            Commitment.id.in_(flow_quotes),
-            Commitment.id.in_(evidence),
-        )
-        # An indicator's page shows the quotes of its observations too.
-        indicators = list(
-            session.scalars(
-                select(Indicator.name)
-                .join(Observation, Observation.indicator_id == Indicator.id)
-                .where(
-                    Observation.id.in_(select(quoted.c.observation_id)),
-                    Indicator.state == PublicationState.published,
-                    Indicator.deleted_at.is_(None),
-                )
-                .distinct()
-                .limit(3)
+        drafts = {(h.target, h.target_id) for h in hidden}
+        owners = {}
+        for table, record_id in sorted(drafts):
+            record: Any = session.get(visibility.MODEL_OF[table], record_id)
+            assert record is not None
+            _set_state(
+                session,
+                record,
+                action=ChangeAction.publish,
+                account_id=account_id,
+                form_version=record.version,
+                changes_to={"state": PublicationState.published, "published_at": now},
+                summary=f"Published {noun_of(record)} “{_label(record)}” with what shows it",
+                public=True,
             )
-        )
-    else:
-        return []
-    titles = list(
-        session.scalars(
-            select(Commitment.title).where(uses, *shown).order_by(Commitment.id).limit(3)
-        )
-    )
-    return titles + (indicators if isinstance(entity, Source) else [])
+            published.append(record)
+            owners.setdefault(table, set()).add(record_id)
+    return published
 
 
 def _refuse_if_shown(session: Session, entity: Any, action: str) -> None:
-    titles = published_commitments_showing(session, entity)
-    if titles:
-        listed = "; ".join(f"“{title}”" for title in titles)
+    """Refuse to hide a record that published records show (their readers would lose it)."""
+    shown = visibility.shown_by_published(session, visibility.ids_of([entity]))
+    if shown:
+        pages = sorted({(h.owner, h.owner_id): h.owner_label for h in shown}.items())
+        listed = "; ".join(label for _key, label in pages[:5])
+        more = f" and {len(pages) - 5} more" if len(pages) > 5 else ""
         raise NotAllowed(
-            f"published pages show this {_noun(entity)} ({listed}); "
+            f"published pages show this {noun_of(entity)} ({listed}{more}); "
             f"withdraw them first, or {action} it once none does"
         )
 
@@ -305,7 +279,7 @@ def unpublish(session: Session, entity: Any, *, account_id: int, form_version: i
         account_id=account_id,
         form_version=form_version,
         changes_to={"state": PublicationState.draft},
-        summary=f"Withdrew {_noun(entity)} “{_label(entity)}” to draft",
+        summary=f"Withdrew {noun_of(entity)} “{_label(entity)}” to draft",
         public=True,
     )
 
@@ -324,7 +298,7 @@ def soft_delete(
         account_id=account_id,
         form_version=form_version,
         changes_to={"deleted_at": now},
-        summary=f"Deleted {_noun(entity)} “{_label(entity)}”",
+        summary=f"Deleted {noun_of(entity)} “{_label(entity)}”",
         public=was_public,
     )
 
@@ -339,7 +313,7 @@ def restore(session: Session, entity: Any, *, account_id: int, form_version: int
         account_id=account_id,
         form_version=form_version,
         changes_to={"deleted_at": None},
-        summary=f"Restored {_noun(entity)} “{_label(entity)}”",
+        summary=f"Restored {noun_of(entity)} “{_label(entity)}”",
     )
 
 
@@ -359,7 +333,7 @@ def delete_child(session: Session, entity: Base, *, account_id: int, public: boo
         for quote in session.scalars(select(Citation).where(column == entity_id)):
             delete_child(session, quote, account_id=account_id, public=public)
     before = changes.snapshot(entity)
-    summary = f"Removed {_noun(entity)} “{_label(entity)}”"
+    summary = f"Removed {noun_of(entity)} “{_label(entity)}”"
     changes.record(
         session,
         action=ChangeAction.delete,
@@ -507,6 +481,39 @@ def history(
             )
         )
     return entries
+
+
+def record_history(
+    session: Session,
+    entity_type: str,
+    model: type[Any],
+    record_id: int,
+    *,
+    private: bool,
+    show_emails: bool = False,
+) -> tuple[Any, list[HistoryEntry]]:
+    """A record and its history, as far as the viewer may see it; NotFound otherwise.
+
+    Editors (`private`) see every change of any record, readers the public
+    changes of published records (a draft or deleted record is not found).
+    A commitment's history includes its money flows' and quotes' changes. An
+    exchange rate removed for good keeps its history (the record is None).
+    """
+    entity = session.get(model, record_id)
+    visible = entity is not None and (private or changes.is_public(entity))
+    entries: list[HistoryEntry] = []
+    if visible or (entity is None and entity_type == "exchange_rates"):
+        children = child_ids_of_commitment(session, record_id) if model is Commitment else None
+        entries = history(
+            session, entity_type, record_id, children=children, show_emails=show_emails
+        )
+        if not private:
+            entries = [e for e in entries if e.change.is_public]
+    if not visible and not entries:
+        raise errors.NotFound(
+            f"There is no {entity_type.rstrip('s').replace('_', ' ')} {record_id}."
+        )
+    return entity, entries
 
 
 def child_ids_of_commitment(session: Session, commitment_id: int) -> dict[str, list[int]]:

@@ -33,9 +33,9 @@ from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app import csvutil, money, periods
+from app import csvutil, models, money, periods
 from app.models import MAX_ID
-from app.services import changes, tables
+from app.services import changes, rules, tables, visibility
 from app.services.tables import Column, Kind, TableSpec
 from app.vocab import ChangeAction
 
@@ -358,42 +358,45 @@ def _check_row(spec: TableSpec, row: _Row, out: list[Problem]) -> None:
             values[column.name] = money.to_minor_units(values[column.name], currency)
         except money.MoneyError as exc:
             out.append(Problem(str(exc), row=row.number, column=column.name))
-    if spec is tables.MONEY_FLOWS:
-        has_amount = values.get("stated_equivalent") is not None
-        has_currency = values.get("stated_equivalent_currency") is not None
-        if has_amount != has_currency:
-            out.append(
-                Problem(
-                    "a stated equivalent needs both an amount and a currency",
-                    row.number,
-                    "stated_equivalent",
-                )
-            )
-    if spec is tables.CITATIONS:
-        subjects = ("commitment_id", "money_flow_id", "review_id", "observation_id")
-        set_ = [s for s in subjects if values.get(s) is not None or s in row.named_refs]
-        if len(set_) != 1:
-            out.append(
-                Problem(
-                    f"exactly one of {', '.join(subjects)} must be set ({len(set_)} are)",
-                    row.number,
-                )
-            )
-    for prefix in ("deadline", "period"):
-        precision = values.get(f"{prefix}_precision")
-        if f"{prefix}_precision" not in spec.column_index or precision is None:
-            continue
-        start = values.get(f"{prefix}_start_on")
-        fiscal = values.get("period_fiscal_start_month")
-        if fiscal is None:
-            # No fiscal-month column (deadlines): a fiscal year starts where it starts.
-            fiscal = start.month if precision == "fiscal_year" and start else 1
-        try:
-            periods.Period(
-                start, values.get(f"{prefix}_end_on"), periods.Precision(precision), fiscal
-            )
-        except (periods.PeriodError, TypeError) as exc:
-            out.append(Problem(str(exc), row=row.number, column=f"{prefix}_precision"))
+    if not any(p.row == row.number for p in out):
+        # The rules the forms and the API apply, on the row's values (rules.*_values).
+        check = VALUE_RULES.get(spec.name)
+        if check is not None:
+            db_values = _db_values(spec, values)
+            _report(spec, row.number, check(db_values, values.get("id")), out)
+
+
+def _report(spec: TableSpec, number: int, problems: rules.Problems, out: list[Problem]) -> None:
+    """A rule's problems (keyed by database column) as CSV problems (keyed by CSV column)."""
+    csv_names = {c.db_column: c.name for c in spec.columns}
+    for column, message in problems.items():
+        out.append(Problem(message, row=number, column=csv_names.get(column, column)))
+
+
+ValueRule = Callable[[dict[str, Any], int | None], rules.Problems]
+StateRule = Callable[[Session, dict[str, Any], int | None], rules.Problems]
+
+# Each table's rules, the same functions the edit forms and the API apply:
+# value rules before anything is written, state rules (which look at other
+# records) after the rows are written inside the import's SAVEPOINT, so a row
+# may point at another row of the same file.
+VALUE_RULES: Final[dict[str, ValueRule]] = {
+    "actors": lambda v, own: rules.actor_values(v, own_id=own),
+    "sources": lambda v, _own: rules.source_values(v),
+    "commitments": lambda v, own: rules.commitment_values(v, own_id=own),
+    "money_flows": lambda v, _own: rules.money_flow_values(v),
+    "citations": lambda v, _own: rules.citation_values(v),
+    "observations": lambda v, _own: rules.observation_values(v),
+    "exchange_rates": lambda v, _own: rules.exchange_rate_values(v),
+}
+STATE_RULES: Final[dict[str, StateRule]] = {
+    "actors": lambda s, v, own: rules.actor_state(s, v, own_id=own),
+    "sources": lambda s, v, _own: rules.source_state(s, v),
+    "commitments": lambda s, v, own: rules.commitment_state(s, v, own_id=own),
+    "money_flows": lambda s, v, _own: rules.money_flow_state(s, v)[0],
+    "citations": lambda s, v, _own: rules.citation_state(s, v),
+    "exchange_rates": lambda s, v, own: rules.exchange_rate_state(s, v, own_id=own),
+}
 
 
 # ------------------------------------------------------------------ import
@@ -433,13 +436,21 @@ def import_csv(
         return report
     savepoint = session.begin_nested()
     try:
-        _write(session, spec, rows, report, label, account_id, progress)
+        hidden_before = set(visibility.hidden_references(session, _owners(session, spec, rows)))
+        written = _write(session, spec, rows, report, label, account_id, progress)
         session.flush()
+        _check_written(session, spec, written, report.problems)
+        _check_visibility(session, spec, rows, hidden_before, report.problems)
     except SQLAlchemyError as exc:
         savepoint.rollback()
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         report.problems.append(Problem(f"the database refused the import: {reason}"))
         report.rows.clear()
+        return report
+    if report.problems:
+        savepoint.rollback()
+        report.rows.clear()
+        report.problems = sort_problems(report.problems)[:MAX_PROBLEMS]
         return report
     if dry_run:
         savepoint.rollback()
@@ -555,7 +566,7 @@ def _write(
     label: str,
     account_id: int | None,
     progress: Progress | None,
-) -> None:
+) -> list[tuple[_Row, Any]]:
     model = spec.model
     self_refs = _self_refs(spec)
     existing: dict[tuple[Any, ...], Any] = {}
@@ -648,6 +659,105 @@ def _write(
         if progress is not None and (index % 1000 == 0 or index == len(pending)):
             progress(total + index, total * 2)
     report.rows.sort(key=lambda change: change.row)
+    return [(r, obj) for r, obj, _before in pending]
+
+
+def _check_written(
+    session: Session, spec: TableSpec, written: list[tuple[_Row, Any]], out: list[Problem]
+) -> None:
+    """The table's state rules on every written row (see STATE_RULES)."""
+    check = STATE_RULES.get(spec.name)
+    if check is None:
+        return
+    for r, obj in written:
+        values = {c.db_column: getattr(obj, c.db_column) for c in spec.columns}
+        _report(spec, r.number, check(session, values, values.get("id")), out)
+        if spec is tables.MONEY_FLOWS and obj.period_precision == "fiscal_year":
+            # An empty fiscal month is the provider's (the rule that checked it).
+            _problems, month = rules.money_flow_state(session, values)
+            if obj.period_fiscal_start_month is None and month is not None:
+                obj.period_fiscal_start_month = month
+
+
+def _owners(session: Session, spec: TableSpec, rows: list[_Row]) -> dict[str, set[int]]:
+    """The publishable records whose pages the rows change (to check what they show)."""
+
+    def ids(name: str) -> set[int]:
+        return {r.values[name] for r in rows if r.values.get(name) is not None}
+
+    if spec.name in visibility.MODEL_OF:
+        return {spec.name: ids("id")}
+    if spec.name in ("commitment_actors", "money_flows", "reviews"):
+        return {"commitments": ids("commitment_id")}
+    if spec.name == "observations":
+        return {"indicators": ids("indicator_id")}
+    if spec.name == "citations":
+        commitments = ids("commitment_id")
+        flows, reviews_, observations = (
+            ids("money_flow_id"),
+            ids("review_id"),
+            ids("observation_id"),
+        )
+        if flows:
+            commitments |= set(session.scalars(
+                select(models.MoneyFlow.commitment_id).where(models.MoneyFlow.id.in_(flows))
+            ))  # fmt: skip
+        if reviews_:
+            commitments |= set(session.scalars(
+                select(models.Review.commitment_id).where(models.Review.id.in_(reviews_))
+            ))  # fmt: skip
+        indicators = set(session.scalars(
+            select(models.Observation.indicator_id)
+            .where(models.Observation.id.in_(observations))
+        )) if observations else set()  # fmt: skip
+        return {"commitments": commitments, "indicators": indicators}
+    return {}
+
+
+def _check_visibility(
+    session: Session,
+    spec: TableSpec,
+    rows: list[_Row],
+    before: set[visibility.HiddenReference],
+    out: list[Problem],
+) -> None:
+    """Published records never show drafts: the rule of the forms and the API, for the file.
+
+    Refused: a row that makes a published record show a draft or deleted
+    record it did not show before, and a row that withdraws to draft a record
+    that published records show.
+    """
+    hidden = set(visibility.hidden_references(session, _owners(session, spec, rows))) - before
+    row_of: dict[tuple[str, int], int] = {}
+    if hidden:
+        for r in rows:
+            for table, wanted in _owners(session, spec, [r]).items():
+                for record_id in wanted:
+                    row_of.setdefault((table, record_id), r.number)
+    for h in sorted(hidden, key=lambda h: (h.owner, h.owner_id, h.target_id)):
+        out.append(
+            Problem(
+                f"{h.describe()}: publish it first (its own file, state=published), or "
+                "import this record as a draft",
+                row=row_of.get((h.owner, h.owner_id)),
+            )
+        )
+    if spec.name in visibility.MODEL_OF:
+        drafts = {
+            r.values["id"]: r.number
+            for r in rows
+            if r.values.get("state") == "draft" and r.values.get("id") is not None
+        }
+        if drafts:
+            for h in visibility.shown_by_published(session, {spec.name: set(drafts)}):
+                out.append(
+                    Problem(
+                        f"{h.target_label} cannot be a draft: the published {h.owner_label} "
+                        f"shows it ({h.via})",
+                        row=drafts[h.target_id],
+                        column="state",
+                    )
+                )
 
 
 def _shown(value: Any) -> str:

@@ -37,7 +37,7 @@ from app.models import (
     Source,
     deadline_fiscal_month,
 )
-from app.services import links
+from app.services import links, rules
 from app.vocab import (
     ActorKind,
     AmountQualifier,
@@ -80,6 +80,9 @@ class FormState:
     # commitment a number names (shown beside it so a number is never bare).
     candidates: dict[str, links.Found] = field(default_factory=dict)
     linked: dict[str, links.Target] = field(default_factory=dict)
+    # Drafts a published record would show (“UK Border Force” (actor 7)): the form
+    # offers to publish them with the save (`records.HiddenReferences`).
+    publishable: list[str] = field(default_factory=list)
 
     def text(self, name: str) -> str:
         found = self.typed.get(name)
@@ -232,8 +235,8 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
                 raise ValueError("choose from the list")
             return int(text) if f.choices_key else text
         case "url":
-            if not text.startswith(("http://", "https://")):
-                raise ValueError("a web address starting with http:// or https://")
+            if message := rules.url_problem(text):
+                raise ValueError(message)
             return text
         case "country":
             if pycountry.countries.get(alpha_2=text.upper()) is None:
@@ -246,6 +249,32 @@ def _parse_field(f: Field, text: str, raw: Raw) -> Any:
                 raise ValueError(str(exc)) from None
         case _:
             return text
+
+
+# Where a rule's problem with a column (`app.services.rules`) is shown on a form.
+FORM_FIELD_OF_COLUMN: dict[str, str] = {
+    "announced_on": "announced",
+    "announced_precision": "announced",
+    "deadline_start_on": "deadline",
+    "deadline_end_on": "deadline",
+    "deadline_precision": "deadline",
+    "period_start_on": "period",
+    "period_end_on": "period",
+    "period_precision": "period",
+    "period_fiscal_start_month": "period",
+    "amount_minor": "amount",
+    "stated_equivalent_minor": "stated_equivalent",
+}
+
+
+def report(state: FormState, problems: Mapping[str, str]) -> None:
+    """Show each rule's problem on its form field, unless the field already has a message."""
+    names = {f.name for f in state.fields}
+    for column, message in problems.items():
+        name = FORM_FIELD_OF_COLUMN.get(column, column)
+        if name not in names:
+            name = next(iter(names), name)
+        state.errors.setdefault(name, message)
 
 
 def _one(state: FormState, name: str) -> Any:
@@ -405,20 +434,10 @@ def commitment_values(state: FormState, fiscal_start_month: int = 1) -> dict[str
         )
     }
     values["is_additional"] = bool(v.get("is_additional"))
-    if v.get("announced"):
-        try:
-            period = periods.parse_period(v["announced"])
-            if period.precision not in (
-                periods.Precision.DAY,
-                periods.Precision.MONTH,
-                periods.Precision.QUARTER,
-                periods.Precision.YEAR,
-            ):
-                raise periods.PeriodError("a day, month, quarter or year")
-            values["announced_on"] = period.start
-            values["announced_precision"] = period.precision.value
-        except periods.PeriodError as exc:
-            state.errors["announced"] = str(exc)
+    # Which precisions an announcement may have is a rule (rules.announced).
+    if period := _period(state, "announced"):
+        values["announced_on"] = period.start
+        values["announced_precision"] = period.precision.value
     deadline = _period(state, "deadline", fiscal_start_month)
     values["deadline_start_on"] = deadline.start if deadline else None
     values["deadline_end_on"] = deadline.end if deadline else None
@@ -807,8 +826,6 @@ def observation_values(state: FormState) -> dict[str, Any]:
     v = state.values
     period = _period(state, "period")
     value = v.get("value")
-    if isinstance(value, Decimal) and value.as_tuple().exponent < -6:  # type: ignore[operator]
-        state.errors["value"] = "at most six decimal places"
     if v.get("quote") and not v.get("source_id"):
         state.errors["source_id"] = "a quote needs its source"
     elif v.get("source_id") and not v.get("quote"):
@@ -854,16 +871,7 @@ RATE_FIELDS = [
 
 
 def rate_values(state: FormState) -> dict[str, Any]:
-    v = dict(state.values)
-    rate = v.get("rate")
-    if isinstance(rate, Decimal):
-        if rate <= 0:
-            state.errors["rate"] = "a rate is more than zero"
-        elif rate.as_tuple().exponent < -10:  # type: ignore[operator]
-            state.errors["rate"] = "at most ten decimal places"
-    if v.get("base_currency") and v.get("base_currency") == v.get("quote_currency"):
-        state.errors["quote_currency"] = "choose two different currencies"
-    return v
+    return dict(state.values)
 
 
 def rate_typed(rate: ExchangeRate) -> Raw:

@@ -16,12 +16,11 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from app.http.deps import SessionDep
+from app.http.deps import RecordId, SessionDep
 from app.models import Account, ApiToken
 from app.services import tokens
 from app.vocab import TokenScope
 from app.web.auth import EditorDep
-from app.web.editing import RecordId
 from app.web.templating import TemplatesDep
 
 router = APIRouter()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.http.deps import SessionDep
+from app.http.deps import RecordId, SessionDep
 from app.services import accounts
 from app.vocab import Role
 from app.web.auth import (
@@ -18,7 +18,6 @@ from app.web.auth import (
     safe_next,
     set_session_cookie,
 )
-from app.web.editing import RecordId
 from app.web.templating import TemplatesDep
 
 router = APIRouter()

@@ -1,43 +1,32 @@
 """Edit pages: forms for every record, publish, delete and restore, history, conflicts.
 
-Routes stay thin: read the form, check it (app.web.forms), call
-app.services.editing (or reviews.record_review), render. Every write route
-needs `EditorDep`; deleting and restoring need `AdminDep`.
+Thin routes: read the form, hand it to `app.services.records` (the one write
+path, shared with the API), render the answer. A refusal is a domain error
+(`app.errors`) rendered by the one error handler, except where the form itself
+is the answer: a form with its messages (422), the conflict page (409), or a
+published record that would show drafts, offered for publishing (422). Every
+write route needs `EditorDep`; deleting and restoring are for administrators
+(the rule is in `records.change_state`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from app.http.deps import SessionDep, TodayDep
-from app.models import (
-    MAX_ID,
-    Base,
-    Citation,
-    Commitment,
-    ExchangeRate,
-    Indicator,
-    MoneyFlow,
-    Observation,
-    Review,
-    Source,
-)
-from app.services import changes, editing, inputs, links, records, reviews
+from app import errors
+from app.http.deps import RecordId, SessionDep, TodayDep
+from app.models import MAX_ID, Account, Citation, Commitment, ExchangeRate, Indicator, MoneyFlow
+from app.services import editing, inputs, links, records
 from app.services.names import Names, names_for, referenced_ids
 from app.services.records import Noun
 from app.web.auth import AdminDep, EditorDep, OptionalAccountDep, is_admin
 from app.web.templating import TemplatesDep
 
 router = APIRouter()
-
-# Ids of edited records are 32-bit integers (INTEGER on PostgreSQL): a larger
-# number is a 400, never a database error.
-RecordId = Annotated[int, Path(ge=1, le=inputs.MAX_ID, description="The record's id.")]
 
 MAX_FIELD = 200_000
 
@@ -61,6 +50,27 @@ def _version(raw: inputs.Raw) -> int | None:
     return int(text) if (text.isascii() and text.isdigit()) and len(text) < 12 else None
 
 
+def _also_publish(
+    request: Request, raw: inputs.Raw, account: Account
+) -> records.AlsoPublish | None:
+    """The editor ticked "also publish" on a form that offered the drafts it would show."""
+    if (raw.get("also_publish") or [""])[0]:
+        return records.AlsoPublish(account.id, request.app.state.clock.now())
+    return None
+
+
+def _offer_publishing(state: inputs.FormState, refused: records.HiddenReferences) -> None:
+    """Show why the save was refused, and offer to publish the drafts with it."""
+    for name, message in refused.fields.items():
+        state.errors.setdefault(name if name in state.typed else "", message)
+    state.errors.pop("", None)
+    if not any(name in state.typed for name in refused.fields):
+        first = state.fields[0].name
+        state.errors.setdefault(first, refused.message)
+    if len(refused.publishable) == len(refused.hidden):
+        state.publishable = sorted({h.target_label for h in refused.publishable})
+
+
 def _lookups(
     session: Session, state: inputs.FormState | None = None, own_id: int | None = None
 ) -> dict[str, list[Any]]:
@@ -81,13 +91,6 @@ def _lookups(
 
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _load(session: Session, noun: Noun, record_id: int, account: Any) -> Any:
-    entity = records.load(session, noun, record_id, include_deleted=is_admin(account))
-    if entity is None:
-        raise HTTPException(404, f"There is no {noun.label} {record_id}.")
-    return entity
 
 
 def _form_page(
@@ -195,17 +198,10 @@ def _register(noun: Noun) -> None:
         templates: TemplatesDep,
         account: EditorDep,
     ) -> Response:
-        entity = _load(session, noun, record_id, account)
+        entity = records.load(session, noun, record_id, include_deleted=is_admin(account))
         typed = records.current_text(session, noun, entity)
-        return _record_page(
-            request,
-            templates,
-            session,
-            noun,
-            entity,
-            account,
-            inputs.from_typed(noun.fields, typed),
-        )
+        state = inputs.from_typed(noun.fields, typed)
+        return _record_page(request, templates, session, noun, entity, account, state)
 
     @router.post(
         f"/{key}/{{record_id}}/edit", response_class=HTMLResponse, summary=f"Save {noun.label}"
@@ -218,24 +214,30 @@ def _register(noun: Noun) -> None:
         account: EditorDep,
         raw: FormDep,
     ) -> Response:
-        entity = _load(session, noun, record_id, account)
+        entity = records.load(session, noun, record_id, include_deleted=is_admin(account))
         checked = records.check(session, noun, raw, entity.id)
-        if not checked.ok:
-            return _record_page(
-                request, templates, session, noun, entity, account, checked.state, status_code=422
-            )
-        try:
-            records.save(
-                session, noun, entity, checked, account_id=account.id, version=_version(raw)
-            )
-        except editing.Conflict:
-            return _conflict(
-                request, templates, session, noun, record_id, account, checked.state, raw
-            )
-        return _see_other(f"/{key}/{entity.id}/edit")
+        if checked.ok:
+            try:
+                records.save(
+                    session,
+                    noun,
+                    entity,
+                    checked,
+                    account_id=account.id,
+                    version=_version(raw),
+                    also_publish=_also_publish(request, raw, account),
+                )
+                return _see_other(f"/{key}/{entity.id}/edit")
+            except editing.Conflict:
+                return _conflict(request, templates, session, noun, record_id, checked.state, raw)
+            except records.HiddenReferences as refused:
+                _offer_publishing(checked.state, refused)
+            entity = records.reload(session, noun, record_id)
+        return _record_page(
+            request, templates, session, noun, entity, account, checked.state, status_code=422
+        )
 
-    def _state_route(action: str, admin_only: bool) -> None:
-
+    def _state_route(action: str) -> None:
         @router.post(
             f"/{key}/{{record_id}}/{action}", summary=f"{action.capitalize()} a {noun.label}"
         )
@@ -243,49 +245,23 @@ def _register(noun: Noun) -> None:
             record_id: RecordId,
             request: Request,
             session: SessionDep,
-            templates: TemplatesDep,
             account: EditorDep,
             raw: FormDep,
         ) -> Response:
-            if admin_only and not is_admin(account):
-                raise HTTPException(403, "Only administrators may delete or restore records.")
-            entity = _load(session, noun, record_id, account)
-            now = request.app.state.clock.now()
-            version = _version(raw)
-            try:
-                if action == "publish":
-                    editing.publish(
-                        session, entity, account_id=account.id, now=now, form_version=version
-                    )
-                    if key == "commitments":
-                        editing.publish_what_it_cites(
-                            session, entity, account_id=account.id, now=now
-                        )
-                elif action == "unpublish":
-                    editing.unpublish(session, entity, account_id=account.id, form_version=version)
-                elif action == "delete":
-                    editing.soft_delete(
-                        session, entity, account_id=account.id, now=now, form_version=version
-                    )
-                else:
-                    editing.restore(session, entity, account_id=account.id, form_version=version)
-            except editing.NotAllowed as exc:
-                raise HTTPException(409, str(exc)) from None
-            except editing.Conflict:
-                raise HTTPException(
-                    409,
-                    f"The {noun.label} was changed by someone else since you opened the page; "
-                    "reload it and try again.",
-                ) from None
+            # Deleted records too: whether this editor may act on one is change_state's rule.
+            entity = records.load(session, noun, record_id, include_deleted=True)
+            records.change_state(
+                session,
+                entity,
+                action,
+                account=account,
+                now=request.app.state.clock.now(),
+                version=_version(raw),
+            )
             return _see_other(f"/{key}/{entity.id}/edit")
 
-    for action, admin_only in (
-        ("publish", False),
-        ("unpublish", False),
-        ("delete", True),
-        ("restore", True),
-    ):
-        _state_route(action, admin_only)
+    for action in records.ACTIONS:
+        _state_route(action)
 
     @router.get(f"/{key}/{{record_id}}/history", response_class=HTMLResponse, summary="History")
     def history(
@@ -296,18 +272,14 @@ def _register(noun: Noun) -> None:
         account: OptionalAccountDep,
     ) -> Response:
         """Every recorded change of this record, with the values before and after."""
-        entity = session.get(noun.model, record_id)
-        visible = entity is not None and (account is not None or changes.is_public(entity))
-        if entity is None or not visible:
-            raise HTTPException(404, f"There is no {noun.label} {record_id}.")
-        children = (
-            editing.child_ids_of_commitment(session, record_id) if key == "commitments" else None
+        entity, entries = editing.record_history(
+            session,
+            key,
+            noun.model,
+            record_id,
+            private=account is not None,
+            show_emails=account is not None,
         )
-        entries = editing.history(
-            session, key, record_id, children=children, show_emails=account is not None
-        )
-        if account is None:
-            entries = [e for e in entries if e.change.is_public]
         return templates.TemplateResponse(
             request,
             "edit/history.html",
@@ -349,39 +321,13 @@ def _record_page(
         "is_admin": is_admin(account),
     }
     if noun.key == "commitments":
-        context["c"] = _commitment_for_page(session, entity.id)
+        context["c"] = records.commitment_for_editing(session, entity.id)
     if noun.key == "indicators":
-        context["observations"] = list(
-            session.scalars(
-                select(Observation)
-                .where(Observation.indicator_id == entity.id)
-                .order_by(Observation.period_end_on, Observation.id)
-                .options(selectinload(Observation.citations).selectinload(Citation.source))
-            )
-        )
+        context["observations"] = records.observations_of(session, entity.id)
     response: Response = templates.TemplateResponse(
         request, "edit/record.html", context, status_code=status_code
     )
     return response
-
-
-def _commitment_for_page(session: Session, commitment_id: int) -> Commitment:
-    return session.scalars(
-        select(Commitment)
-        .where(Commitment.id == commitment_id)
-        .options(
-            selectinload(Commitment.citations).selectinload(Citation.source),
-            selectinload(Commitment.money_flows).options(
-                selectinload(MoneyFlow.provider),
-                selectinload(MoneyFlow.receiver),
-                selectinload(MoneyFlow.citations).selectinload(Citation.source),
-            ),
-            selectinload(Commitment.reviews)
-            .selectinload(Review.evidence)
-            .selectinload(Citation.source),
-        )
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def _conflict(
@@ -390,18 +336,11 @@ def _conflict(
     session: Session,
     noun: Noun,
     record_id: int,
-    account: Any,
     state: inputs.FormState,
     raw: inputs.Raw,
 ) -> Response:
     """409: their values beside the current ones, and a form to save theirs deliberately."""
-    session.rollback()
-    current = session.scalars(
-        select(noun.model)
-        .where(noun.model.id == record_id)
-        .options(*noun.loads)
-        .execution_options(populate_existing=True)
-    ).one()
+    current = records.reload(session, noun, record_id)
     typed = records.current_text(session, noun, current)
     shown = inputs.FormState(fields=noun.fields, typed=state.typed)
     lookups = _lookups(session, shown, record_id)
@@ -452,21 +391,13 @@ for _noun in records.NOUNS.values():
 # ------------------------------------------------------------- money flows
 
 
-def _editable_commitment(session: Session, commitment_id: int) -> Commitment:
-    commitment = session.get(Commitment, commitment_id)
-    if commitment is None or commitment.deleted_at is not None:
-        raise HTTPException(404, f"There is no commitment {commitment_id}.")
-    return commitment
-
-
 def _flow_page(
     request: Request,
     templates: Any,
     session: Session,
     commitment: Commitment,
     state: inputs.FormState,
-    action: str,
-    heading: str,
+    flow: MoneyFlow | None,
     *,
     version: int | None = None,
     reading: inputs.FlowReading | None = None,
@@ -476,8 +407,10 @@ def _flow_page(
         request,
         templates,
         session,
-        heading=heading,
-        action=action,
+        heading="Edit money flow" if flow else "Add money to this commitment",
+        action=f"/money-flows/{flow.id}/edit"
+        if flow
+        else f"/commitments/{commitment.id}/flows/new",
         state=state,
         version=version,
         back={"url": f"/commitments/{commitment.id}/edit", "label": commitment.title},
@@ -491,41 +424,24 @@ def _handle_flow(
     request: Request,
     session: Session,
     templates: Any,
-    account: Any,
+    account: Account,
     raw: inputs.Raw,
     commitment: Commitment,
     flow: MoneyFlow | None,
 ) -> Response:
     locale = request.app.state.settings.pledges_locale
     state, reading = records.check_flow(session, raw, locale)
-    action = f"/money-flows/{flow.id}/edit" if flow else f"/commitments/{commitment.id}/flows/new"
-    heading = "Edit money flow" if flow else "Add money to this commitment"
+    version = _version(raw) if flow else None
     if reading is None:
         return _flow_page(
-            request,
-            templates,
-            session,
-            commitment,
-            state,
-            action,
-            heading,
-            version=_version(raw) if flow else None,
-            status_code=422,
+            request, templates, session, commitment, state, flow, version=version, status_code=422
         )
     confirmed = (raw.get("confirmed") or [""])[0]
     wants_check = (raw.get("do") or [""])[0] == "check"
     if wants_check or confirmed != reading.confirmation:
         # Not saved yet: show the exact value understood and ask again.
         return _flow_page(
-            request,
-            templates,
-            session,
-            commitment,
-            state,
-            action,
-            heading,
-            version=_version(raw) if flow else None,
-            reading=reading,
+            request, templates, session, commitment, state, flow, version=version, reading=reading
         )
     try:
         records.write_flow(
@@ -534,37 +450,34 @@ def _handle_flow(
             flow,
             reading,
             account_id=account.id,
-            version=_version(raw) if flow else None,
+            version=version,
+            also_publish=_also_publish(request, raw, account),
         )
     except editing.Conflict:
         assert flow is not None
-        session.rollback()
-        current = session.get(MoneyFlow, flow.id, populate_existing=True)
-        assert current is not None
+        current, _ = records.editable_flow(session, flow.id)
+        session.refresh(current)
+        state.errors["amount"] = (
+            "Someone else saved this money flow since you opened it. It is now "
+            f"{current.currency} {current.amount} ({current.stage}). Your values are kept "
+            "here: save again to replace theirs, or cancel to keep them."
+        )
         return _flow_page(
             request,
             templates,
             session,
             commitment,
-            inputs.FormState(
-                fields=inputs.FLOW_FIELDS,
-                typed=state.typed,
-                errors={"amount": _conflict_note(current)},
-            ),
-            action,
-            heading,
+            state,
+            flow,
             version=current.version,
             status_code=409,
         )
+    except records.HiddenReferences as refused:
+        _offer_publishing(state, refused)
+        return _flow_page(
+            request, templates, session, commitment, state, flow, version=version, status_code=422
+        )
     return _see_other(f"/commitments/{commitment.id}/edit")
-
-
-def _conflict_note(flow: MoneyFlow) -> str:
-    return (
-        "Someone else saved this money flow since you opened it. It is now "
-        f"{flow.currency} {flow.amount} ({flow.stage}). Your values are kept here: "
-        "save again to replace theirs, or cancel to keep them."
-    )
 
 
 @router.get("/commitments/{record_id}/flows/new", response_class=HTMLResponse, summary="Add money")
@@ -575,7 +488,7 @@ def flow_new_form(
     templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
-    commitment = _editable_commitment(session, record_id)
+    commitment = records.editable_commitment(session, record_id)
     # Money usually goes from who made the commitment to whom it was made for;
     # the editor changes either when the source says otherwise.
     maker, recipient = editing.first_maker_and_recipient(session, record_id)
@@ -585,15 +498,7 @@ def flow_new_form(
     if recipient is not None:
         defaults["receiver_id"] = str(recipient)
     state = inputs.empty(inputs.FLOW_FIELDS, defaults)
-    return _flow_page(
-        request,
-        templates,
-        session,
-        commitment,
-        state,
-        f"/commitments/{record_id}/flows/new",
-        "Add money to this commitment",
-    )
+    return _flow_page(request, templates, session, commitment, state, None)
 
 
 @router.post("/commitments/{record_id}/flows/new", response_class=HTMLResponse, summary="Add money")
@@ -606,15 +511,8 @@ def flow_create(
     raw: FormDep,
 ) -> Response:
     """Check the amount, show the exact value understood, save on confirmation."""
-    commitment = _editable_commitment(session, record_id)
+    commitment = records.editable_commitment(session, record_id)
     return _handle_flow(request, session, templates, account, raw, commitment, None)
-
-
-def _flow(session: Session, flow_id: int) -> MoneyFlow:
-    flow = session.get(MoneyFlow, flow_id)
-    if flow is None:
-        raise HTTPException(404, f"There is no money flow {flow_id}.")
-    return flow
 
 
 @router.get("/money-flows/{record_id}/edit", response_class=HTMLResponse, summary="Edit money")
@@ -625,19 +523,9 @@ def flow_edit_form(
     templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
-    flow = _flow(session, record_id)
-    commitment = _editable_commitment(session, flow.commitment_id)
+    flow, commitment = records.editable_flow(session, record_id)
     state = inputs.from_typed(inputs.FLOW_FIELDS, inputs.flow_typed(flow))
-    return _flow_page(
-        request,
-        templates,
-        session,
-        commitment,
-        state,
-        f"/money-flows/{record_id}/edit",
-        "Edit money flow",
-        version=flow.version,
-    )
+    return _flow_page(request, templates, session, commitment, state, flow, version=flow.version)
 
 
 @router.post("/money-flows/{record_id}/edit", response_class=HTMLResponse, summary="Save money")
@@ -649,21 +537,47 @@ def flow_save(
     account: EditorDep,
     raw: FormDep,
 ) -> Response:
-    flow = _flow(session, record_id)
-    commitment = _editable_commitment(session, flow.commitment_id)
+    flow, commitment = records.editable_flow(session, record_id)
     return _handle_flow(request, session, templates, account, raw, commitment, flow)
 
 
 @router.post("/money-flows/{record_id}/delete", summary="Remove a money flow")
 def flow_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
     """Admins only: the change record keeps its values."""
-    flow = _flow(session, record_id)
-    commitment = _editable_commitment(session, flow.commitment_id)
-    editing.delete_child(session, flow, account_id=account.id, public=changes.is_public(commitment))
+    flow, commitment = records.editable_flow(session, record_id)
+    records.remove_flow(session, flow, commitment, account_id=account.id)
     return _see_other(f"/commitments/{commitment.id}/edit")
 
 
 # --------------------------------------------------------------- citations
+
+
+def _quote_page(
+    request: Request,
+    templates: Any,
+    session: Session,
+    commitment: Commitment,
+    state: inputs.FormState,
+    citation: Citation | None = None,
+    *,
+    version: int | None = None,
+    status_code: int = 200,
+) -> Response:
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading="Edit a quote" if citation else "Quote a source",
+        action=(
+            f"/citations/{citation.id}/edit"
+            if citation
+            else f"/commitments/{commitment.id}/citations/new"
+        ),
+        state=state,
+        version=version,
+        back={"url": f"/commitments/{commitment.id}/edit", "label": commitment.title},
+        status_code=status_code,
+    )
 
 
 @router.get(
@@ -677,17 +591,9 @@ def citation_new_form(
     account: EditorDep,
     supports: str = "commitment",
 ) -> Response:
-    commitment = _editable_commitment(session, record_id)
+    commitment = records.editable_commitment(session, record_id)
     state = inputs.empty(records.citation_fields(session, commitment), {"supports": supports[:40]})
-    return _form_page(
-        request,
-        templates,
-        session,
-        heading="Quote a source",
-        action=f"/commitments/{record_id}/citations/new",
-        state=state,
-        back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
-    )
+    return _quote_page(request, templates, session, commitment, state)
 
 
 @router.post(
@@ -702,31 +608,21 @@ def citation_create(
     raw: FormDep,
 ) -> Response:
     """Attach a verbatim quote to the commitment or a flow; a new source can be made inline."""
-    commitment = _editable_commitment(session, record_id)
+    commitment = records.editable_commitment(session, record_id)
     state = records.check_citation(session, commitment, raw)
-    if not state.ok:
-        return _form_page(
-            request,
-            templates,
-            session,
-            heading="Quote a source",
-            action=f"/commitments/{record_id}/citations/new",
-            state=state,
-            back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
-            status_code=422,
-        )
-    records.add_citation(session, commitment, state, account_id=account.id)
-    return _see_other(f"/commitments/{record_id}/edit")
-
-
-def _citation_for_edit(session: Session, citation_id: int) -> tuple[Citation, Commitment]:
-    citation = session.get(Citation, citation_id)
-    commitment = records.commitment_of(session, citation) if citation else None
-    # Review evidence is part of its review and observation quotes of their
-    # indicator's page; only a commitment's or money flow's quotes are edited here.
-    if citation is None or commitment is None or commitment.deleted_at is not None:
-        raise HTTPException(404, f"There is no editable quote {citation_id}.")
-    return citation, commitment
+    if state.ok:
+        try:
+            records.add_citation(
+                session,
+                commitment,
+                state,
+                account_id=account.id,
+                also_publish=_also_publish(request, raw, account),
+            )
+            return _see_other(f"/commitments/{record_id}/edit")
+        except records.HiddenReferences as refused:
+            _offer_publishing(state, refused)
+    return _quote_page(request, templates, session, commitment, state, status_code=422)
 
 
 @router.get("/citations/{record_id}/edit", response_class=HTMLResponse, summary="Edit a quote")
@@ -737,16 +633,10 @@ def citation_edit_form(
     templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
-    citation, commitment = _citation_for_edit(session, record_id)
-    return _form_page(
-        request,
-        templates,
-        session,
-        heading="Edit a quote",
-        action=f"/citations/{record_id}/edit",
-        state=inputs.from_typed(inputs.CITATION_EDIT_FIELDS, inputs.citation_typed(citation)),
-        version=citation.version,
-        back={"url": f"/commitments/{commitment.id}/edit", "label": commitment.title},
+    citation, commitment = records.editable_citation(session, record_id)
+    state = inputs.from_typed(inputs.CITATION_EDIT_FIELDS, inputs.citation_typed(citation))
+    return _quote_page(
+        request, templates, session, commitment, state, citation, version=citation.version
     )
 
 
@@ -760,68 +650,72 @@ def citation_save(
     raw: FormDep,
 ) -> Response:
     """Correct a quote's text, locator or source; a stale form is refused (409)."""
-    citation, commitment = _citation_for_edit(session, record_id)
-    state = inputs.parse_form(inputs.CITATION_EDIT_FIELDS, raw)
-    source_id = state.values.get("source_id")
-    if source_id is not None and session.get(Source, source_id) is None:
-        state.errors["source_id"] = f"there is no source {source_id}"
-    back = {"url": f"/commitments/{commitment.id}/edit", "label": commitment.title}
-    action = f"/citations/{record_id}/edit"
-    if not state.ok:
-        return _form_page(
-            request,
-            templates,
-            session,
-            heading="Edit a quote",
-            action=action,
-            state=state,
-            version=_version(raw),
-            back=back,
-            status_code=422,
-        )
-    try:
-        editing.update(
-            session,
-            citation,
-            dict(state.values),
-            form_version=_version(raw),
-            account_id=account.id,
-            public=changes.is_public(commitment),
-        )
-    except editing.Conflict:
-        session.rollback()
-        current = session.get(Citation, record_id, populate_existing=True)
-        state.errors["quote"] = (
-            "Someone else saved this quote since you opened it; it now reads: "
-            f"“{current.quote if current else ''}”. Your text is kept here: save again to "
-            "replace theirs, or cancel to keep it."
-        )
-        return _form_page(
-            request,
-            templates,
-            session,
-            heading="Edit a quote",
-            action=action,
-            state=state,
-            version=current.version if current else None,
-            back=back,
-            status_code=409,
-        )
-    return _see_other(f"/commitments/{commitment.id}/edit")
+    citation, commitment = records.editable_citation(session, record_id)
+    state = records.check_citation_edit(session, raw)
+    version, status = _version(raw), 422
+    if state.ok:
+        try:
+            records.save_citation(
+                session,
+                citation,
+                commitment,
+                state,
+                account_id=account.id,
+                version=version,
+                also_publish=_also_publish(request, raw, account),
+            )
+            return _see_other(f"/commitments/{commitment.id}/edit")
+        except editing.Conflict:
+            session.refresh(citation)
+            state.errors["quote"] = (
+                "Someone else saved this quote since you opened it; it now reads: "
+                f"“{citation.quote}”. Your text is kept here: save again to "
+                "replace theirs, or cancel to keep it."
+            )
+            version, status = citation.version, 409
+        except records.HiddenReferences as refused:
+            _offer_publishing(state, refused)
+    return _quote_page(
+        request,
+        templates,
+        session,
+        commitment,
+        state,
+        citation,
+        version=version,
+        status_code=status,
+    )
 
 
 @router.post("/citations/{record_id}/delete", summary="Remove a quote")
 def citation_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
     """Admins only: the change record keeps the quote."""
-    citation = session.get(Citation, record_id)
-    if citation is None:
-        raise HTTPException(404, f"There is no citation {record_id}.")
-    commitment = records.remove_citation(session, citation, account_id=account.id)
-    back = f"/commitments/{commitment.id}/edit" if commitment is not None else "/edit"
-    return _see_other(back)
+    citation, commitment = records.editable_citation(session, record_id)
+    records.remove_citation(session, citation, account_id=account.id)
+    return _see_other(f"/commitments/{commitment.id}/edit")
 
 
 # ----------------------------------------------------------------- reviews
+
+
+def _review_page(
+    request: Request,
+    templates: Any,
+    session: Session,
+    commitment: Commitment,
+    state: inputs.FormState,
+    status_code: int = 200,
+) -> Response:
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=f"Review “{commitment.title}”",
+        action=f"/commitments/{commitment.id}/reviews/new",
+        state=state,
+        back={"url": f"/commitments/{commitment.id}/edit", "label": commitment.title},
+        status_code=status_code,
+    )
 
 
 @router.get(
@@ -837,17 +731,9 @@ def review_new_form(
     account: EditorDep,
     today: TodayDep,
 ) -> Response:
-    commitment = _editable_commitment(session, record_id)
+    commitment = records.editable_commitment(session, record_id)
     state = inputs.empty(inputs.REVIEW_FIELDS, {"reviewed_on": today.isoformat()})
-    return _form_page(
-        request,
-        templates,
-        session,
-        heading=f"Review “{commitment.title}”",
-        action=f"/commitments/{record_id}/reviews/new",
-        state=state,
-        back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
-    )
+    return _review_page(request, templates, session, commitment, state)
 
 
 @router.post(
@@ -863,121 +749,108 @@ def review_create(
     raw: FormDep,
 ) -> Response:
     """Record a dated verdict with evidence (the rules are in reviews.record_review)."""
-    commitment = _editable_commitment(session, record_id)
-    state = inputs.parse_form(inputs.REVIEW_FIELDS, raw)
-    v = state.values
-    evidence: list[reviews.EvidenceInput] = []
-    if v.get("evidence_quote") or v.get("evidence_source_id"):
-        if not v.get("evidence_source_id"):
-            state.errors["evidence_source_id"] = "evidence needs its source"
-        elif not v.get("evidence_quote"):
-            state.errors["evidence_quote"] = "quote the evidence"
-        else:
-            evidence.append(
-                reviews.EvidenceInput(
-                    v["evidence_source_id"], v["evidence_quote"], v.get("evidence_locator")
-                )
-            )
+    commitment = records.editable_commitment(session, record_id)
+    state, evidence = records.check_review(raw)
     if state.ok:
         try:
-            reviews.record_review(
+            records.record_review(
                 session,
                 commitment,
                 today=today,
-                reviewed_on=v["reviewed_on"],
-                status_found=v["status_found"],
+                values=state.values,
                 evidence=evidence,
-                progress_percent=v.get("progress_percent"),
-                rationale=v.get("rationale"),
-                next_review_on=v.get("next_review_on"),
-                reviewer_account_id=account.id,
-                reviewer_name=v.get("reviewer_name"),
+                account_id=account.id,
+                also_publish=_also_publish(request, raw, account),
             )
-        except reviews.ReviewError as exc:
-            field = "evidence_quote" if exc.field == "evidence" else exc.field
-            state.errors[field] = exc.message
-    if not state.ok:
-        return _form_page(
-            request,
-            templates,
-            session,
-            heading=f"Review “{commitment.title}”",
-            action=f"/commitments/{record_id}/reviews/new",
-            state=state,
-            back={"url": f"/commitments/{record_id}/edit", "label": commitment.title},
-            status_code=422,
-        )
-    return _see_other(f"/commitments/{record_id}/edit")
+            return _see_other(f"/commitments/{record_id}/edit")
+        except records.HiddenReferences as refused:
+            _offer_publishing(state, refused)
+        except errors.Invalid as refused:
+            # The review rules name "evidence" for the evidence fields as a whole.
+            for name, message in refused.fields.items():
+                field = "evidence_quote" if name == "evidence" else name
+                state.errors.setdefault(field, message)
+    return _review_page(request, templates, session, commitment, state, 422)
 
 
 # ------------------------------------------------------------ observations
 
 
-def _editable_indicator(session: Session, indicator_id: int) -> Indicator:
-    indicator = session.get(Indicator, indicator_id)
-    if indicator is None or indicator.deleted_at is not None:
-        raise HTTPException(404, f"There is no indicator {indicator_id}.")
-    return indicator
+def _observation_page(
+    request: Request,
+    templates: Any,
+    session: Session,
+    indicator: Indicator,
+    state: inputs.FormState,
+    observation_id: int | None,
+    *,
+    version: int | None = None,
+    status_code: int = 200,
+) -> Response:
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading=f"Observation of “{indicator.name}”",
+        action=(
+            f"/observations/{observation_id}/edit"
+            if observation_id
+            else f"/indicators/{indicator.id}/observations/new"
+        ),
+        state=state,
+        version=version,
+        back={"url": f"/indicators/{indicator.id}/edit", "label": indicator.name},
+        status_code=status_code,
+    )
 
 
 def _handle_observation(
     request: Request,
     session: Session,
     templates: Any,
-    account: Any,
+    account: Account,
     raw: inputs.Raw,
     indicator: Indicator,
-    observation: Observation | None,
+    observation_id: int | None,
 ) -> Response:
     state, values = records.check_observation(session, raw)
-    action = (
-        f"/observations/{observation.id}/edit"
-        if observation
-        else f"/indicators/{indicator.id}/observations/new"
+    version, status = _version(raw), 422
+    if state.ok:
+        observation = (
+            records.editable_observation(session, observation_id)[0] if observation_id else None
+        )
+        try:
+            records.write_observation(
+                session,
+                indicator,
+                observation,
+                state,
+                values,
+                account_id=account.id,
+                version=version,
+                also_publish=_also_publish(request, raw, account),
+            )
+            return _see_other(f"/indicators/{indicator.id}/edit")
+        except editing.Conflict:
+            assert observation is not None
+            session.refresh(observation)
+            state.errors["value"] = (
+                "Someone else saved this observation since you opened it; "
+                "your values are kept: save again to replace theirs."
+            )
+            version, status = observation.version, 409
+        except records.HiddenReferences as refused:
+            _offer_publishing(state, refused)
+    return _observation_page(
+        request,
+        templates,
+        session,
+        indicator,
+        state,
+        observation_id,
+        version=version,
+        status_code=status,
     )
-    back = {"url": f"/indicators/{indicator.id}/edit", "label": indicator.name}
-    if not state.ok:
-        return _form_page(
-            request,
-            templates,
-            session,
-            heading="Observation",
-            action=action,
-            state=state,
-            back=back,
-            version=_version(raw),
-            status_code=422,
-        )
-    try:
-        records.write_observation(
-            session,
-            indicator,
-            observation,
-            state,
-            values,
-            account_id=account.id,
-            version=_version(raw),
-        )
-    except editing.Conflict:
-        assert observation is not None
-        session.rollback()
-        state.errors["value"] = (
-            "Someone else saved this observation since you opened it; "
-            "your values are kept: save again to replace theirs."
-        )
-        current = session.get(Observation, observation.id, populate_existing=True)
-        return _form_page(
-            request,
-            templates,
-            session,
-            heading="Observation",
-            action=action,
-            state=state,
-            back=back,
-            version=current.version if current else None,
-            status_code=409,
-        )
-    return _see_other(f"/indicators/{indicator.id}/edit")
 
 
 @router.get(
@@ -992,16 +865,9 @@ def observation_new_form(
     templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
-    indicator = _editable_indicator(session, record_id)
-    return _form_page(
-        request,
-        templates,
-        session,
-        heading=f"Observation of “{indicator.name}”",
-        action=f"/indicators/{record_id}/observations/new",
-        state=inputs.empty(inputs.OBSERVATION_FIELDS, {"qualifier": "exact"}),
-        back={"url": f"/indicators/{record_id}/edit", "label": indicator.name},
-    )
+    indicator = records.editable_indicator(session, record_id)
+    state = inputs.empty(inputs.OBSERVATION_FIELDS, {"qualifier": "exact"})
+    return _observation_page(request, templates, session, indicator, state, None)
 
 
 @router.post(
@@ -1017,7 +883,7 @@ def observation_create(
     account: EditorDep,
     raw: FormDep,
 ) -> Response:
-    indicator = _editable_indicator(session, record_id)
+    indicator = records.editable_indicator(session, record_id)
     return _handle_observation(request, session, templates, account, raw, indicator, None)
 
 
@@ -1031,19 +897,10 @@ def observation_edit_form(
     templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
-    observation = session.get(Observation, record_id)
-    if observation is None:
-        raise HTTPException(404, f"There is no observation {record_id}.")
-    indicator = _editable_indicator(session, observation.indicator_id)
-    return _form_page(
-        request,
-        templates,
-        session,
-        heading=f"Observation of “{indicator.name}”",
-        action=f"/observations/{record_id}/edit",
-        state=inputs.from_typed(inputs.OBSERVATION_FIELDS, inputs.observation_typed(observation)),
-        version=observation.version,
-        back={"url": f"/indicators/{indicator.id}/edit", "label": indicator.name},
+    observation, indicator = records.editable_observation(session, record_id)
+    state = inputs.from_typed(inputs.OBSERVATION_FIELDS, inputs.observation_typed(observation))
+    return _observation_page(
+        request, templates, session, indicator, state, record_id, version=observation.version
     )
 
 
@@ -1058,36 +915,20 @@ def observation_save(
     account: EditorDep,
     raw: FormDep,
 ) -> Response:
-    observation = session.get(Observation, record_id)
-    if observation is None:
-        raise HTTPException(404, f"There is no observation {record_id}.")
-    indicator = _editable_indicator(session, observation.indicator_id)
-    return _handle_observation(request, session, templates, account, raw, indicator, observation)
+    _observation, indicator = records.editable_observation(session, record_id)
+    return _handle_observation(request, session, templates, account, raw, indicator, record_id)
 
 
 @router.post("/observations/{record_id}/delete", summary="Remove an observation")
 def observation_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
-    observation = session.get(Observation, record_id)
-    if observation is None:
-        raise HTTPException(404, f"There is no observation {record_id}.")
-    indicator = _editable_indicator(session, observation.indicator_id)
-    editing.delete_child(
-        session, observation, account_id=account.id, public=changes.is_public(indicator)
-    )
+    observation, indicator = records.editable_observation(session, record_id)
+    records.remove_observation(session, observation, indicator, account_id=account.id)
     return _see_other(f"/indicators/{indicator.id}/edit")
 
 
 # ---------------------------------------------------------- exchange rates
 
-
-def _rates(session: Session) -> list[ExchangeRate]:
-    return list(
-        session.scalars(
-            select(ExchangeRate)
-            .order_by(ExchangeRate.rate_on.desc(), ExchangeRate.id.desc())
-            .limit(200)
-        )
-    )
+RATES_BACK = {"url": "/edit/exchange-rates", "label": "Exchange rates"}
 
 
 def _rate_page(
@@ -1100,7 +941,7 @@ def _rate_page(
     response: Response = templates.TemplateResponse(
         request,
         "edit/rates.html",
-        {"state": state, "lookups": {}, "rates": _rates(session)},
+        {"state": state, "lookups": {}, "rates": records.latest_rates(session)},
         status_code=status_code,
     )
     return response
@@ -1111,9 +952,8 @@ def rates_page(
     request: Request, session: SessionDep, templates: TemplatesDep, account: EditorDep
 ) -> Response:
     """The latest rates and a form to add one."""
-    return _rate_page(
-        request, templates, session, inputs.empty(inputs.RATE_FIELDS, {"base_currency": "EUR"})
-    )
+    state = inputs.empty(inputs.RATE_FIELDS, {"base_currency": "EUR"})
+    return _rate_page(request, templates, session, state)
 
 
 @router.post("/edit/exchange-rates", response_class=HTMLResponse, summary="Add an exchange rate")
@@ -1124,31 +964,34 @@ def rate_create(
     account: EditorDep,
     raw: FormDep,
 ) -> Response:
-    state = inputs.parse_form(inputs.RATE_FIELDS, raw)
-    values = inputs.rate_values(state)
-    if (
-        state.ok
-        and session.scalars(
-            select(ExchangeRate.id).where(
-                ExchangeRate.rate_on == values["rate_on"],
-                ExchangeRate.base_currency == values["base_currency"],
-                ExchangeRate.quote_currency == values["quote_currency"],
-                ExchangeRate.source_name == values["source_name"],
-            )
-        ).first()
-    ):
-        state.errors["rate_on"] = "this table already has a rate for this pair on this date"
+    state = records.check_rate(session, raw, None)
     if not state.ok:
         return _rate_page(request, templates, session, state, 422)
-    editing.create(session, ExchangeRate(**values), account_id=account.id, public=True)
+    records.write_rate(session, None, state, account_id=account.id, version=None)
     return _see_other("/edit/exchange-rates")
 
 
-def _rate(session: Session, rate_id: int) -> ExchangeRate:
-    rate = session.get(ExchangeRate, rate_id)
-    if rate is None:
-        raise HTTPException(404, f"There is no exchange rate {rate_id}.")
-    return rate
+def _rate_form(
+    request: Request,
+    templates: Any,
+    session: Session,
+    rate: ExchangeRate,
+    state: inputs.FormState,
+    *,
+    version: int | None,
+    status_code: int = 200,
+) -> Response:
+    return _form_page(
+        request,
+        templates,
+        session,
+        heading="Exchange rate",
+        action=f"/exchange-rates/{rate.id}/edit",
+        state=state,
+        version=version,
+        back=RATES_BACK,
+        status_code=status_code,
+    )
 
 
 @router.get(
@@ -1161,17 +1004,9 @@ def rate_edit_form(
     templates: TemplatesDep,
     account: EditorDep,
 ) -> Response:
-    rate = _rate(session, record_id)
-    return _form_page(
-        request,
-        templates,
-        session,
-        heading="Exchange rate",
-        action=f"/exchange-rates/{record_id}/edit",
-        state=inputs.from_typed(inputs.RATE_FIELDS, inputs.rate_typed(rate)),
-        version=rate.version,
-        back={"url": "/edit/exchange-rates", "label": "Exchange rates"},
-    )
+    rate = records.exchange_rate(session, record_id)
+    state = inputs.from_typed(inputs.RATE_FIELDS, inputs.rate_typed(rate))
+    return _rate_form(request, templates, session, rate, state, version=rate.version)
 
 
 @router.post(
@@ -1185,53 +1020,41 @@ def rate_save(
     account: EditorDep,
     raw: FormDep,
 ) -> Response:
-    rate = _rate(session, record_id)
-    state = inputs.parse_form(inputs.RATE_FIELDS, raw)
-    values = inputs.rate_values(state)
-    back = {"url": "/edit/exchange-rates", "label": "Exchange rates"}
+    rate = records.exchange_rate(session, record_id)
+    state = records.check_rate(session, raw, rate.id)
+    version = _version(raw)
     if not state.ok:
-        return _form_page(
-            request,
-            templates,
-            session,
-            heading="Exchange rate",
-            action=f"/exchange-rates/{record_id}/edit",
-            state=state,
-            version=_version(raw),
-            back=back,
-            status_code=422,
+        return _rate_form(
+            request, templates, session, rate, state, version=version, status_code=422
         )
     try:
-        editing.update(
-            session, rate, values, form_version=_version(raw), account_id=account.id, public=True
-        )
+        records.write_rate(session, rate, state, account_id=account.id, version=version)
     except editing.Conflict:
-        session.rollback()
-        current = _rate(session, record_id)
-        session.refresh(current)
+        session.refresh(rate)
         state.errors["rate"] = (
-            f"Someone else saved this rate since you opened it: it is now {current.rate}. "
+            f"Someone else saved this rate since you opened it: it is now {rate.rate}. "
             "Your values are kept: save again to replace theirs."
         )
-        return _form_page(
-            request,
-            templates,
-            session,
-            heading="Exchange rate",
-            action=f"/exchange-rates/{record_id}/edit",
-            state=state,
-            version=current.version,
-            back=back,
-            status_code=409,
+        return _rate_form(
+            request, templates, session, rate, state, version=rate.version, status_code=409
         )
     return _see_other("/edit/exchange-rates")
 
 
 @router.post("/exchange-rates/{record_id}/delete", summary="Remove an exchange rate")
 def rate_delete(record_id: RecordId, session: SessionDep, account: AdminDep) -> Response:
-    rate = _rate(session, record_id)
-    editing.delete_child(session, rate, account_id=account.id, public=True)
+    records.remove_rate(session, records.exchange_rate(session, record_id), account_id=account.id)
     return _see_other("/edit/exchange-rates")
+
+
+RATE_NOUN = Noun(
+    "exchange-rates",
+    ExchangeRate,
+    "exchange rate",
+    inputs.RATE_FIELDS,
+    inputs.rate_values,
+    inputs.rate_typed,
+)
 
 
 @router.get(
@@ -1246,30 +1069,22 @@ def rate_history(
     templates: TemplatesDep,
     account: OptionalAccountDep,
 ) -> Response:
-    entries = editing.history(session, "exchange_rates", record_id, show_emails=account is not None)
-    rate = session.get(ExchangeRate, record_id)
-    if rate is None and not entries:
-        raise HTTPException(404, f"There is no exchange rate {record_id}.")
-    noun = Noun(
-        "exchange-rates",
+    rate, entries = editing.record_history(
+        session,
+        "exchange_rates",
         ExchangeRate,
-        "exchange rate",
-        inputs.RATE_FIELDS,
-        inputs.rate_values,
-        inputs.rate_typed,
+        record_id,
+        private=account is not None,
+        show_emails=account is not None,
     )
     return templates.TemplateResponse(
         request,
         "edit/history.html",
         {
             "entity": rate,
-            "noun": noun,
+            "noun": RATE_NOUN,
             "entries": entries,
             "account": account,
             "names": _history_names(session, entries, account),
         },
     )
-
-
-def entity_base(entity: Base) -> str:
-    return changes.entity_type(entity)
