@@ -26,6 +26,10 @@ from app import db
 from app.clock import FixedClock
 from app.config import Settings
 from app.main import create_app
+from app.models import Account
+from tests.editing_helpers import cheap_hashing, make_account, sign_in
+
+__all__ = ["cheap_hashing"]  # an autouse fixture: Argon2 with tiny costs in every test
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -156,3 +160,22 @@ def demo(session: Session) -> Session:
 def migration_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second, empty database for tests that walk the migrations up and down."""
     yield from _database_url(tmp_path_factory, "migrations")
+
+
+# ------------------------------------------------------------- accounts
+
+
+@pytest.fixture
+def editor(client: TestClient, demo: Session) -> Account:
+    """An editor signed in on `client`, over the demo data."""
+    account = make_account(demo, "ed@example.org")
+    assert sign_in(client, account).status_code == 303
+    return account
+
+
+@pytest.fixture
+def admin(client: TestClient, demo: Session) -> Account:
+    """An administrator signed in on `client`, over the demo data."""
+    account = make_account(demo, "admin@example.org", role="admin")
+    assert sign_in(client, account).status_code == 303
+    return account

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session
 
+from app.clock import FixedClock
 from app.models import Account
-from app.services import accounts
+from app.services import accounts, tokens
 
 PASSWORD = "correct horse battery staple"
 
@@ -76,3 +77,24 @@ def hidden(html: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert match, f"no hidden {name}"
     return match.group(1)
+
+
+def bearer(session: Session, account: Account, clock: FixedClock, scope: str = "write") -> dict:
+    """`Authorization` headers with a new API token of this account."""
+    issued = tokens.create_token(session, account, name=scope, scope=scope, now=clock.now())
+    session.commit()
+    return {"Authorization": f"Bearer {issued.token}"}
+
+
+def api_headers(session: Session, clock: FixedClock, scope: str) -> dict[str, str]:
+    """A token of the API test account (made on first use), as `Authorization` headers."""
+    from sqlalchemy import select
+
+    account = session.scalars(select(Account).where(Account.email == "api@example.org")).first()
+    if account is None:
+        account = Account(
+            email="api@example.org", password_hash="x", role="editor", display_name="Ada"
+        )
+        session.add(account)
+        session.flush()
+    return bearer(session, account, clock, scope)

@@ -11,29 +11,23 @@ from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
 from app.models import Account, Actor, ChangeRecord, Commitment
-from app.services import tokens
-from tests.editing_helpers import make_account, post, sign_in
-
-
-def _bearer(session: Session, account: Account, clock: FixedClock, scope: str = "write") -> dict:
-    issued = tokens.create_token(session, account, name="script", scope=scope, now=clock.now())
-    session.commit()
-    return {"Authorization": f"Bearer {issued.token}"}
+from tests.editing_helpers import bearer, make_account, post, sign_in
 
 
 @pytest.fixture
-def editor(session: Session) -> Account:
+def writer(session: Session) -> Account:
+    """An editor who writes through the API (not signed in on the client)."""
     return make_account(session, "editor@example.org")
 
 
 @pytest.fixture
-def auth(session: Session, editor: Account, clock: FixedClock) -> dict:
-    return _bearer(session, editor, clock)
+def auth(session: Session, writer: Account, clock: FixedClock) -> dict:
+    return bearer(session, writer, clock)
 
 
 @pytest.fixture
 def admin_auth(session: Session, clock: FixedClock) -> dict:
-    return _bearer(session, make_account(session, "admin@example.org", role="admin"), clock)
+    return bearer(session, make_account(session, "admin@example.org", role="admin"), clock)
 
 
 def _home_office(session: Session) -> int:
@@ -64,7 +58,7 @@ def _changes(session: Session, entity_type: str, entity_id: int) -> list[ChangeR
 
 
 def test_create_makes_a_draft_with_its_etag_location_and_history(
-    client: TestClient, demo: Session, auth: dict, editor: Account
+    client: TestClient, demo: Session, auth: dict, writer: Account
 ) -> None:
     response = client.post("/api/v1/commitments", json=_new_commitment(demo), headers=auth)
     assert response.status_code == 201, response.text
@@ -80,21 +74,21 @@ def test_create_makes_a_draft_with_its_etag_location_and_history(
     assert response.headers["etag"] == f'"{body["version"]}"'
     [created] = _changes(demo, "commitments", body["id"])
     assert created.action == "create"
-    assert created.account_id == editor.id
+    assert created.account_id == writer.id
     assert created.is_public is False  # a draft's history is not shown to readers
     # Readers do not see the draft.
     assert client.get(f"/api/v1/commitments/{body['id']}").status_code == 404
 
 
 def test_an_api_write_is_recorded_exactly_like_the_same_form_write(
-    client: TestClient, demo: Session, auth: dict, editor: Account
+    client: TestClient, demo: Session, auth: dict, writer: Account
 ) -> None:
     """Same fields through the form and through the API: the same change record."""
     maker = _home_office(demo)
     by_api = client.post(
         "/api/v1/commitments", json=_new_commitment(demo, tags=["patrols"]), headers=auth
     ).json()["id"]
-    sign_in(client, editor)
+    sign_in(client, writer)
     form = post(
         client,
         "/edit/commitments/new",
@@ -215,11 +209,11 @@ def test_malformed_bodies_are_refused_with_a_reason(
 
 
 def test_writes_need_a_write_token(
-    client: TestClient, demo: Session, editor: Account, clock: FixedClock
+    client: TestClient, demo: Session, writer: Account, clock: FixedClock
 ) -> None:
     body = _new_commitment(demo)
     assert client.post("/api/v1/commitments", json=body).status_code == 401
-    read = _bearer(demo, editor, clock, scope="read")
+    read = bearer(demo, writer, clock, scope="read")
     assert client.post("/api/v1/commitments", json=body, headers=read).status_code == 403
 
 
@@ -575,7 +569,7 @@ def test_a_deleted_record_must_be_restored_before_it_is_changed(
 
 
 def test_a_deadline_in_a_financial_year_is_read_in_the_makers_year(
-    client: TestClient, demo: Session, auth: dict, editor: Account
+    client: TestClient, demo: Session, auth: dict, writer: Account
 ) -> None:
     """The Home Office's year starts in April: FY2023-24 is April 2023 to March 2024."""
     created = client.post(
@@ -591,7 +585,7 @@ def test_a_deadline_in_a_financial_year_is_read_in_the_makers_year(
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["deadline"]["end"] == "2024-03-31"
-    sign_in(client, editor)
+    sign_in(client, writer)
     form = client.get(f"/commitments/{created.json()['id']}/edit", headers={"accept": "text/html"})
     assert form.status_code == 200
     assert 'value="FY2023-24"' in form.text

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
 from app.models import (
-    Account,
     Actor,
     ApiToken,
     ChangeRecord,
@@ -24,10 +23,11 @@ from app.models import (
     MoneyFlow,
     Tag,
 )
-from app.services import changes, editing, feeds, rates, review_queue, tokens, totals
+from app.services import changes, editing, feeds, rates, review_queue, totals
 from app.services.derived import ReviewState
 from app.vocab import ChangeAction, FlowStage, PublicationState
 from tests import funding_fixture
+from tests.editing_helpers import api_headers
 from tests.test_funding_report import _page_figures
 
 DATA = Path(__file__).parent / "data"
@@ -40,19 +40,6 @@ def _problem(response: Any, status: int, *words: str) -> None:
     assert body["status"] == status
     for word in words:
         assert word in body["detail"], body["detail"]
-
-
-def _token(session: Session, clock: FixedClock, scope: str) -> dict[str, str]:
-    account = session.scalars(select(Account).where(Account.email == "api@example.org")).first()
-    if account is None:
-        account = Account(
-            email="api@example.org", password_hash="x", role="editor", display_name="Ada"
-        )
-        session.add(account)
-        session.flush()
-    issued = tokens.create_token(session, account, name=scope, scope=scope, now=clock.now())
-    session.commit()
-    return {"Authorization": f"Bearer {issued.token}"}
 
 
 # ------------------------------------------------------------ review queue
@@ -303,8 +290,8 @@ def test_history_hides_drafts_and_private_changes_from_anonymous_callers(
     draft = _draft_with_private_change(session)
     url = f"/api/v1/commitments/{draft.id}/history"
     _problem(client.get(url), 404, "no published commitment")
-    _problem(client.get(url, headers=_token(session, clock, "read")), 404)
-    write = _token(session, clock, "write")
+    _problem(client.get(url, headers=api_headers(session, clock, "read")), 404)
+    write = api_headers(session, clock, "write")
     body = client.get(url, headers=write).json()
     assert [c["summary"] for c in body["items"]] == ["Created a secret draft"]
 
@@ -601,7 +588,7 @@ def test_report_endpoints_are_documented(client: TestClient) -> None:
 def test_a_bad_or_revoked_token_is_401_not_anonymous(
     client: TestClient, session: Session, clock: FixedClock, path: str
 ) -> None:
-    headers = _token(session, clock, "read")
+    headers = api_headers(session, clock, "read")
     assert client.get(path, headers=headers).status_code == 200
     record = session.scalars(select(ApiToken)).one()
     record.revoked_at = clock.now()

@@ -22,16 +22,8 @@ from tests.editing_helpers import (  # cheap_hashing: an autouse fixture
     hidden,
     make_account,
     post,
-    sign_in,
     text_of,
 )
-
-
-@pytest.fixture
-def editor(client: TestClient, demo: Session) -> Account:
-    account = make_account(demo, "ed@example.org")
-    assert sign_in(client, account).status_code == 303
-    return account
 
 
 def _page_text(page: str) -> str:

@@ -33,20 +33,6 @@ from tests.editing_helpers import (  # cheap_hashing: an autouse fixture
 )
 
 
-@pytest.fixture
-def editor(client: TestClient, demo: Session) -> Account:
-    account = make_account(demo, "ed@example.org")
-    assert sign_in(client, account).status_code == 303
-    return account
-
-
-@pytest.fixture
-def admin(client: TestClient, demo: Session) -> Account:
-    account = make_account(demo, "admin@example.org", role="admin")
-    assert sign_in(client, account).status_code == 303
-    return account
-
-
 def _actor(session: Session, short: str) -> Actor:
     return session.scalars(select(Actor).where(Actor.short_name == short)).one()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,19 +13,10 @@ from tests.editing_helpers import (  # cheap_hashing: an autouse fixture
     HTML,
     cheap_hashing,  # noqa: F401
     hidden,
-    make_account,
     post,
-    sign_in,
 )
 
 PATROLS = "Increase in the number of land patrols"
-
-
-@pytest.fixture
-def editor(client: TestClient, demo: Session) -> Account:
-    account = make_account(demo, "ed@example.org")
-    assert sign_in(client, account).status_code == 303
-    return account
 
 
 def _id(session: Session, title: str) -> int:

@@ -14,12 +14,10 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
 from app.models import (
-    Account,
     Actor,
     Citation,
     Commitment,
@@ -29,25 +27,11 @@ from app.models import (
     Review,
     Source,
 )
-from app.services import tokens
 from app.vocab import ActorKind, CommitmentKind, FlowStage, PublicationState
-from tests.editing_helpers import HTML, cheap_hashing, make_account, sign_in  # noqa: F401
+from tests.editing_helpers import HTML, api_headers, make_account, sign_in
 
 PUBLISHED_AT = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 DELETED_AT = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
-
-
-def _token(session: Session, clock: FixedClock, scope: str) -> dict[str, str]:
-    account = session.scalars(select(Account).where(Account.email == "api@example.org")).first()
-    if account is None:
-        account = Account(
-            email="api@example.org", password_hash="x", role="editor", display_name="Ada"
-        )
-        session.add(account)
-        session.flush()
-    issued = tokens.create_token(session, account, name=scope, scope=scope, now=clock.now())
-    session.commit()
-    return {"Authorization": f"Bearer {issued.token}"}
 
 
 def _commitment(
@@ -106,7 +90,7 @@ HIDDEN_TITLES = ("Secret draft plan", "Deleted earlier pledge", "Unannounced old
 def test_api_readers_never_see_draft_or_deleted_links(
     client: TestClient, session: Session, clock: FixedClock, links: Links, scope: str | None
 ) -> None:
-    headers = _token(session, clock, scope) if scope else {}
+    headers = api_headers(session, clock, scope) if scope else {}
     response = client.get(f"/api/v1/commitments/{links.public.id}", headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -119,7 +103,7 @@ def test_api_write_tokens_see_draft_links_but_not_deleted_ones(
     client: TestClient, session: Session, clock: FixedClock, links: Links
 ) -> None:
     body = client.get(
-        f"/api/v1/commitments/{links.public.id}", headers=_token(session, clock, "write")
+        f"/api/v1/commitments/{links.public.id}", headers=api_headers(session, clock, "write")
     ).json()
     assert body["parent"]["title"] == "Secret draft plan"
     assert body["supersedes"]["title"] == "Unannounced old pledge"
@@ -254,7 +238,7 @@ SOURCE_SECRETS = (
 def test_api_source_lists_only_quotes_of_visible_records(
     client: TestClient, session: Session, clock: FixedClock, quoted: Quoted, scope: str | None
 ) -> None:
-    headers = _token(session, clock, scope) if scope else {}
+    headers = api_headers(session, clock, scope) if scope else {}
     response = client.get(f"/api/v1/sources/{quoted.source.id}", headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -270,7 +254,7 @@ def test_api_write_tokens_see_quotes_of_drafts_not_deleted(
     client: TestClient, session: Session, clock: FixedClock, quoted: Quoted
 ) -> None:
     body = client.get(
-        f"/api/v1/sources/{quoted.source.id}", headers=_token(session, clock, "write")
+        f"/api/v1/sources/{quoted.source.id}", headers=api_headers(session, clock, "write")
     ).json()
     assert sorted(q["quote"] for q in body["quotes"]) == [
         "draft flow quote",
@@ -331,7 +315,7 @@ def _refused(response: object, *secrets: str) -> None:
 def test_api_funding_readers_cannot_name_draft_or_deleted_actors(
     client: TestClient, session: Session, clock: FixedClock, named: Named, scope: str | None
 ) -> None:
-    headers = _token(session, clock, scope) if scope else {}
+    headers = api_headers(session, clock, scope) if scope else {}
     for param in ("provider", "receiver"):
         for value in (str(named.draft.id), str(named.deleted.id)):
             response = client.get(f"/api/v1/funding?{param}={value}", headers=headers)
@@ -353,7 +337,7 @@ def test_api_funding_readers_cannot_name_draft_or_deleted_actors(
 def test_api_funding_write_tokens_may_name_draft_actors(
     client: TestClient, session: Session, clock: FixedClock, named: Named
 ) -> None:
-    headers = _token(session, clock, "write")
+    headers = api_headers(session, clock, "write")
     response = client.get(f"/api/v1/funding?provider={named.draft.id}", headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["query"]["provider"]["name"] == "Secret agency"
@@ -612,6 +596,6 @@ def test_readers_never_get_the_id_of_a_draft_parent_or_publisher(
     assert "Secret parent" not in client.get(f"/actors/{child.id}").text
     [shown] = [s for s in client.get("/api/v1/sources").json() if s["id"] == source.id]
     assert shown["publisher_actor_id"] is None
-    writer = _token(session, clock, "write")
+    writer = api_headers(session, clock, "write")
     [seen] = [a for a in client.get("/api/v1/actors", headers=writer).json() if a["id"] == child.id]
     assert seen["parent_id"] == draft.id

@@ -289,6 +289,7 @@ def _register(noun: records.Noun) -> None:
         caller: v1.WriterDep,
         if_match: RequiredIfMatch = None,
     ) -> Response:
+        records.require_permission(caller.account, "delete")
         entity = load(session, record_id, caller)
         version = _required_version(if_match, entity, label)
         records.change_state(
@@ -338,6 +339,7 @@ def _register_state_change(
         caller: v1.WriterDep,
         if_match: v1.IfMatch = None,
     ) -> BaseModel:
+        records.require_permission(caller.account, action)
         # Deleted records too: whether this caller may act on one is change_state's rule.
         entity = records.load(session, noun, record_id, include_deleted=True)
         version = _version_if_given(if_match, entity, label)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -266,16 +266,9 @@ def _history_route(key: str, model: Any) -> None:
         was a draft. For a commitment, changes to its money flows and quotes
         are included. `who` is the editor's display name, never an e-mail.
         """
-        entity = session.get(model, record_id)
-        private = caller is not None and caller.can_write
-        if entity is None or not (private or changes.is_public(entity)):
-            raise HTTPException(404, f"there is no published {label} {record_id}")
-        children = (
-            editing.child_ids_of_commitment(session, record_id) if key == "commitments" else None
+        _entity, entries = editing.record_history(
+            session, key, model, record_id, private=caller is not None and caller.can_write
         )
-        entries = editing.history(session, key, record_id, children=children)
-        if not private:
-            entries = [e for e in entries if e.change.is_public]
         names = _display_names(session, {e.change.account_id for e in entries})
         return rs.HistoryRead(
             entity_type=key,

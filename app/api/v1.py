@@ -218,7 +218,7 @@ def get_commitment(
     include_drafts = _drafts(caller)
     commitment = commitments.get_commitment(session, commitment_id, include_drafts=include_drafts)
     if commitment is None:
-        raise HTTPException(404, f"there is no published commitment {commitment_id}")
+        raise errors.NotFound(f"there is no published commitment {commitment_id}")
     response.headers["ETag"] = f'"{commitment.version}"'
     return commitment_read(request, session, commitment, include_drafts=include_drafts)
 
@@ -292,18 +292,15 @@ def list_commitments(
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
-    try:
-        query = browse.parse_query(params)
-        page = browse.list_page(
-            session,
-            query,
-            today=today,
-            window_days=settings.pledges_review_due_days,
-            secret=settings.pledges_secret_key,
-            include_drafts=caller is not None and caller.can_write,
-        )
-    except browse.BadQuery as exc:
-        raise HTTPException(400, str(exc)) from None
+    query = browse.parse_query(params)
+    page = browse.list_page(
+        session,
+        query,
+        today=today,
+        window_days=settings.pledges_review_due_days,
+        secret=settings.pledges_secret_key,
+        include_drafts=caller is not None and caller.can_write,
+    )
 
     def link(**extra: str) -> str:
         return "/api/v1/commitments?" + urlencode(query.params() + list(extra.items()))
@@ -339,7 +336,7 @@ def write_caller(caller: CallerDep) -> tokens.Caller:
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not caller.can_write:
-        raise HTTPException(403, "this token may only read; create a token with scope 'write'")
+        raise errors.Forbidden("this token may only read; create a token with scope 'write'")
     return caller
 
 
@@ -625,7 +622,7 @@ def get_source(
     """A source and every quote taken from it, with the record each quote supports."""
     detail = catalogue.get_source(session, source_id, include_drafts=_drafts(caller))
     if detail is None:
-        raise HTTPException(404, f"there is no published source {source_id}")
+        raise errors.NotFound(f"there is no published source {source_id}")
     response.headers["ETag"] = f'"{detail.source.version}"'
     quotes = []
     for c in detail.citations:
@@ -679,7 +676,7 @@ def get_actor(
     """An actor, the commitments it made and received, and exact totals per currency and stage."""
     detail = catalogue.get_actor(session, actor_id, include_drafts=_drafts(caller))
     if detail is None:
-        raise HTTPException(404, f"there is no published actor {actor_id}")
+        raise errors.NotFound(f"there is no published actor {actor_id}")
     response.headers["ETag"] = f'"{detail.actor.version}"'
     return schemas.ActorDetailRead(
         actor=_actor_read(detail.actor),
@@ -717,7 +714,7 @@ def get_indicator(
     include_drafts = _drafts(caller)
     indicator = catalogue.get_indicator(session, indicator_id, include_drafts=include_drafts)
     if indicator is None:
-        raise HTTPException(404, f"there is no published indicator {indicator_id}")
+        raise errors.NotFound(f"there is no published indicator {indicator_id}")
     response.headers["ETag"] = f'"{indicator.version}"'
     return schemas.IndicatorRead(
         id=indicator.id,

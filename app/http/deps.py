@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
-from app import db, money
+from app import db, errors, money
 from app.config import Settings
 from app.models import MAX_ID
 
@@ -52,4 +52,4 @@ def currency_filter(text: str | None) -> str | None:
     try:
         return money.normalise_currency(text)
     except money.MoneyError as exc:
-        raise HTTPException(400, f"currency: {exc}") from None
+        raise errors.BadRequest(f"currency: {exc}") from None

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import HTTPException, Query, Request
+from fastapi import Query, Request
 from sqlalchemy.orm import Session
 
+from app import errors
 from app.models import MAX_ID
 from app.services import funding, review_queue
 from app.services.derived import ReviewState
-from app.services.feeds import ChangeFilterError, ChangeFilters
-from app.services.review_queue import DueFilters, FilterError, FilterLabels
+from app.services.feeds import ChangeFilters
+from app.services.review_queue import DueFilters, FilterLabels
 from app.vocab import FlowStage
 
 # ------------------------------------------------------------ funding report
@@ -46,11 +47,8 @@ def funding_query(
     raw = {name: request.query_params.get(name) for name in FUNDING_PARAMS}
     for name, value in raw.items():
         if value is not None and len(value) > 300:
-            raise HTTPException(400, f"{name}: too long")
-    try:
-        return funding.parse_query(session, raw, include_drafts=include_drafts)
-    except funding.FundingQueryError as exc:
-        raise HTTPException(400, str(exc)) from None
+            raise errors.BadRequest(f"{name}: too long")
+    return funding.parse_query(session, raw, include_drafts=include_drafts)
 
 
 def funding_paging(
@@ -60,13 +58,8 @@ def funding_paging(
     raw = {name: request.query_params.get(name) for name in FUNDING_PAGING}
     for name, value in raw.items():
         if value is not None and len(value) > 300:
-            raise HTTPException(400, f"{name}: too long")
-    try:
-        return funding.parse_paging(
-            raw, secret=secret, basis=query.basis, default_size=default_size
-        )
-    except funding.FundingQueryError as exc:
-        raise HTTPException(400, str(exc)) from None
+            raise errors.BadRequest(f"{name}: too long")
+    return funding.parse_paging(raw, secret=secret, basis=query.basis, default_size=default_size)
 
 
 @dataclass(frozen=True)
@@ -171,13 +164,10 @@ def queue_filters(
     session: Session, actor: int | None, role: str | None, tag: str | None
 ) -> tuple[DueFilters, FilterLabels]:
     if role is not None and actor is None:
-        raise HTTPException(400, "role needs an actor (e.g. actor=1&role=maker).")
+        raise errors.BadRequest("role needs an actor (e.g. actor=1&role=maker).")
     filters = DueFilters(actor_id=actor, role=role, tag=tag)
-    try:
-        return filters, review_queue.resolve_filters(session, filters)
-    except FilterError as error:
-        # A filter naming nothing is a bad request, not a missing page.
-        raise HTTPException(400, str(error)) from None
+    # A filter naming nothing is a bad request (FilterError is a BadRequest), not a 404.
+    return filters, review_queue.resolve_filters(session, filters)
 
 
 def queue_page(
@@ -199,15 +189,12 @@ def queue_page(
     The links keep the filters, the state and the page size; a bad page size
     or an altered page token is a 400.
     """
-    try:
-        paging = review_queue.parse_paging(
-            size=size if size is not None else default_size,
-            after=after,
-            before=before,
-            secret=secret,
-        )
-    except review_queue.PagingError as error:
-        raise HTTPException(400, str(error)) from None
+    paging = review_queue.parse_paging(
+        size=size if size is not None else default_size,
+        after=after,
+        before=before,
+        secret=secret,
+    )
     page = review_queue.queue_page(
         session,
         today=today,
@@ -259,7 +246,4 @@ ChangeBeforeParam = Annotated[
 def change_filters(
     entity_type: str | None, action: str | None, entity_id: int | None
 ) -> ChangeFilters:
-    try:
-        return ChangeFilters(entity_type=entity_type, action=action, entity_id=entity_id).validate()
-    except ChangeFilterError as error:
-        raise HTTPException(400, str(error)) from None
+    return ChangeFilters(entity_type=entity_type, action=action, entity_id=entity_id).validate()

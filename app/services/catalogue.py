@@ -18,9 +18,8 @@ from app.models import (
     Review,
     Source,
 )
-from app.services import totals
+from app.services import totals, visibility
 from app.services.commitments import visible
-from app.vocab import PublicationState
 
 LIST_LIMIT = 500
 DETAIL_LIMIT = 200
@@ -29,10 +28,7 @@ DETAIL_LIMIT = 200
 def _published(
     model: type[Source] | type[Actor] | type[Indicator], include_drafts: bool
 ) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [model.deleted_at.is_(None)]
-    if not include_drafts:
-        where.append(model.state == PublicationState.published)
-    return where
+    return visibility.visible_sql(model, include_drafts=include_drafts)
 
 
 # ---------------------------------------------------------------- sources
@@ -135,6 +131,13 @@ class ActorRow:
     actor: Actor
     made: int
     received: int
+
+
+def published_actors(session: Session) -> list[Actor]:
+    """Every actor a reader may see, by name (the funding report's choices)."""
+    return list(
+        session.scalars(select(Actor).where(*visibility.visible_sql(Actor)).order_by(Actor.name))
+    )
 
 
 def list_actors(session: Session, *, include_drafts: bool = False) -> list[ActorRow]:
@@ -273,8 +276,4 @@ def visible_commitments(
     commitments: list[Commitment], *, include_drafts: bool = False
 ) -> list[Commitment]:
     """Filter loaded commitments the way `visible()` filters queries."""
-    return [
-        c
-        for c in commitments
-        if c.deleted_at is None and (include_drafts or c.state == PublicationState.published)
-    ]
+    return [c for c in commitments if visibility.is_visible(c, include_drafts=include_drafts)]

@@ -22,8 +22,8 @@ from app.models import (
     Observation,
     Review,
 )
-from app.services import feeds
-from app.vocab import ChangeAction, PublicationState
+from app.services import feeds, visibility
+from app.vocab import ChangeAction
 
 # Columns that change on every write and say nothing a reader needs.
 _NOISE = frozenset({"created_at", "updated_at", "version", "full_text"})
@@ -80,10 +80,10 @@ def is_public(entity: Base) -> bool:
     table = entity_type(entity)
     if table in PRIVATE_TABLES:
         return False
+    if isinstance(entity, visibility.PUBLISHABLE):
+        return visibility.is_visible(entity)
     if getattr(entity, "deleted_at", None) is not None:
         return False
-    if hasattr(entity, "state"):
-        return bool(entity.state == PublicationState.published)
     parents = _PARENTS.get(table)
     if parents is None:
         return True  # tags, exchange rates: public reference data

@@ -35,15 +35,13 @@ from app.models import (
     Review,
     Tag,
 )
-from app.vocab import DeliveryStatus, PublicationState
+from app.services import visibility
+from app.vocab import DeliveryStatus
 
 
 def visible(include_drafts: bool) -> list[ColumnElement[bool]]:
     """Conditions that hide deleted records, and drafts from readers."""
-    conditions: list[ColumnElement[bool]] = [Commitment.deleted_at.is_(None)]
-    if not include_drafts:
-        conditions.append(Commitment.state == PublicationState.published)
-    return conditions
+    return visibility.visible_sql(Commitment, include_drafts=include_drafts)
 
 
 def _visible_link(
@@ -278,8 +276,7 @@ def indicators_of(session: Session, commitment: Commitment) -> list[Indicator]:
         .join(IndicatorCommitment, IndicatorCommitment.indicator_id == Indicator.id)
         .where(
             IndicatorCommitment.commitment_id == commitment.id,
-            Indicator.deleted_at.is_(None),
-            Indicator.state == PublicationState.published,
+            *visibility.visible_sql(Indicator),
         )
         .order_by(Indicator.id)
         .options(

@@ -16,7 +16,8 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, not_, or_, selec
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Citation, Commitment, MoneyFlow
-from app.vocab import CLOSED_STATUSES, DeliveryStatus, FlowStage, PublicationState
+from app.services import visibility
+from app.vocab import CLOSED_STATUSES, DeliveryStatus, FlowStage
 
 
 class ReviewState(StrEnum):
@@ -99,8 +100,7 @@ def superseded_sql() -> ColumnElement[bool]:
     # Uncorrelated: the database builds the set of replaced ids once per query.
     replaced = select(successor.supersedes_id).where(
         successor.supersedes_id.is_not(None),
-        successor.deleted_at.is_(None),
-        successor.state == PublicationState.published,
+        *visibility.visible_sql(successor),
     )
     return or_(Commitment.status == DeliveryStatus.superseded, Commitment.id.in_(replaced))
 

@@ -510,9 +510,9 @@ def record_history(
         if not private:
             entries = [e for e in entries if e.change.is_public]
     if not visible and not entries:
-        raise errors.NotFound(
-            f"There is no {entity_type.rstrip('s').replace('_', ' ')} {record_id}."
-        )
+        noun = entity_type.rstrip("s").replace("_", " ")
+        published = "" if private else "published "
+        raise errors.NotFound(f"There is no {published}{noun} {record_id}.")
     return entity, entries
 
 

@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import csvutil, errors, money
 from app.models import MAX_ID
-from app.services import tables
+from app.services import tables, visibility
 from app.services.tables import Kind, TableSpec
-from app.vocab import PublicationState
 
 # Rows fetched from the database at a time: enough for speed, small enough
 # that memory stays flat whatever the table's size.
@@ -43,9 +42,7 @@ def conditions(spec: TableSpec, include_drafts: bool) -> list[ColumnElement[bool
     table = spec.table
     conds: list[ColumnElement[bool]] = []
     if "state" in table.c:
-        conds.append(table.c.deleted_at.is_(None))
-        if not include_drafts:
-            conds.append(table.c.state == PublicationState.published.value)
+        conds += visibility.visible_sql(table.c, include_drafts=include_drafts)
     if spec.name == "citations":
         conds.append(
             or_(

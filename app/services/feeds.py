@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 from sqlalchemy.orm import Session
 
 from app import errors
@@ -35,7 +35,8 @@ from app.models import (
     Source,
 )
 from app.models import Actor as ActorModel
-from app.vocab import ChangeAction, PublicationState
+from app.services import visibility
+from app.vocab import ChangeAction
 
 # Kinds of record whose changes readers may see, and the page each links to.
 PUBLIC_ENTITY_TYPES = (
@@ -118,7 +119,7 @@ def _hidden(model: type[Publishable], id_column: Any) -> ColumnElement[bool]:
     """A record of `model` with this id exists and readers may not see it."""
     return exists().where(
         model.id == id_column,  # type: ignore[attr-defined]
-        or_(model.state != PublicationState.published, model.deleted_at.is_not(None)),
+        visibility.hidden_sql(model),
     )
 
 

@@ -32,11 +32,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import errors, money, periods
 from app.models import MAX_ID, Actor, Citation, Commitment, MoneyFlow
-from app.services import actors, derived
+from app.services import actors, derived, visibility
 from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
 from app.services.commitments import visible
 from app.services.conversion import Conversion, RateBook, RateUsed, round_to_minor
-from app.vocab import AmountQualifier, FlowStage, PublicationState, combined_qualifier
+from app.vocab import AmountQualifier, FlowStage, combined_qualifier
 
 STAGE_LABELS: Final = {
     FlowStage.pledge: "pledged",
@@ -104,9 +104,7 @@ def _find_actor(session: Session, text: str, what: str, *, include_drafts: bool)
     an actor that does not exist, so the report never confirms that it does.
     """
     text = text.strip()
-    allowed: list[ColumnElement[bool]] = [Actor.deleted_at.is_(None)]
-    if not include_drafts:
-        allowed.append(Actor.state == PublicationState.published)
+    allowed = visibility.visible_sql(Actor, include_drafts=include_drafts)
     if text.isascii() and text.isdigit():
         actor = (
             session.scalars(select(Actor).where(Actor.id == int(text), *allowed)).one_or_none()

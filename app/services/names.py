@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Actor, ChangeRecord, Commitment, Indicator, Source
-from app.vocab import PublicationState
+from app.services import visibility
 
 # Field in a snapshot -> the table its ids point into. `parent_id` depends on the record.
 _REFERENCES: dict[str, str] = {
@@ -79,9 +79,7 @@ def names_for(session: Session, ids: dict[str, set[int]], *, include_drafts: boo
         model, column = _NAMED[table]
         query = select(model.id, column).where(model.id.in_(sorted(wanted)))
         if not include_drafts:
-            query = query.where(
-                model.state == PublicationState.published, model.deleted_at.is_(None)
-            )
+            query = query.where(*visibility.visible_sql(model))
         for record_id, name in session.execute(query):
             names[(table, record_id)] = name
     return names

@@ -444,6 +444,12 @@ def save(
 ACTIONS = ("publish", "unpublish", "delete", "restore")
 
 
+def require_permission(account: Account, action: str) -> None:
+    """Deleting and restoring are for administrators (Forbidden, before anything is looked up)."""
+    if action in ("delete", "restore") and account.role != Role.admin:
+        raise errors.Forbidden("Only administrators may delete or restore records.")
+
+
 def change_state(
     session: Session,
     entity: Any,
@@ -459,8 +465,7 @@ def change_state(
     the draft actors and sources the record shows, returned; withdrawing or
     deleting what a published record shows is refused (`editing.NotAllowed`).
     """
-    if action in ("delete", "restore") and account.role != Role.admin:
-        raise errors.Forbidden("Only administrators may delete or restore records.")
+    require_permission(account, action)
     if action in ("publish", "unpublish") and entity.deleted_at is not None:
         raise editing.NotAllowed(
             f"the {editing.noun_of(entity)} is deleted; an administrator can restore it first"

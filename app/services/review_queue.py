@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import errors
 from app.models import Actor, Commitment, CommitmentActor, CommitmentTag, Tag
-from app.services import derived
+from app.services import derived, visibility
 from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
 from app.services.commitments import visible
 from app.services.derived import ReviewState
-from app.vocab import PublicationState
 
 ROLES = ("maker", "recipient")
 
@@ -61,8 +60,7 @@ def resolve_filters(session: Session, filters: DueFilters) -> FilterLabels:
         actor = session.scalars(
             select(Actor).where(
                 Actor.id == filters.actor_id,
-                Actor.deleted_at.is_(None),
-                Actor.state == PublicationState.published,
+                *visibility.visible_sql(Actor),
             )
         ).one_or_none()
         if actor is None:

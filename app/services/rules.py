@@ -22,7 +22,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import periods
-from app.models import Actor, Commitment, ExchangeRate, MoneyFlow, Observation, Review, Source
+from app.models import (
+    Actor,
+    Commitment,
+    ExchangeRate,
+    MoneyFlow,
+    Observation,
+    Review,
+    Source,
+    deadline_fiscal_month,
+)
 from app.services import actors, links
 
 Problems = dict[str, str]
@@ -101,8 +110,7 @@ def commitment_values(values: Values, *, own_id: int | None) -> Problems:
         problems["announced_precision"] = str(exc)
     start = values.get("deadline_start_on")
     precision = values.get("deadline_precision")
-    # A fiscal-year deadline is the makers' financial year; it is stored by its dates.
-    fiscal = start.month if precision == periods.Precision.FISCAL_YEAR.value and start else 1
+    fiscal = deadline_fiscal_month(start, precision)
     if message := period_problem(start, values.get("deadline_end_on"), precision, fiscal):
         problems["deadline_precision"] = message
     for name in LINKS:

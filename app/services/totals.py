@@ -17,8 +17,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.models import Commitment, MoneyFlow
 from app.money import from_minor_units
-from app.services import derived
-from app.vocab import FlowStage, PublicationState
+from app.services import derived, visibility
+from app.vocab import FlowStage
 
 _SPLIT = 10**9
 
@@ -62,8 +62,7 @@ def flow_totals(
         select(MoneyFlow.currency, MoneyFlow.stage, high, low, func.count())
         .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
         .where(
-            Commitment.state == PublicationState.published,
-            Commitment.deleted_at.is_(None),
+            *visibility.visible_sql(Commitment),
             derived.counted_in_totals_sql(),
         )
         .group_by(MoneyFlow.currency, MoneyFlow.stage)

@@ -45,6 +45,7 @@ from app.vocab import PublicationState
 
 Publishable: TypeAlias = Commitment | Actor | Source | Indicator
 PublishableModel: TypeAlias = type[Commitment] | type[Actor] | type[Source] | type[Indicator]
+PUBLISHABLE: Final = (Commitment, Actor, Source, Indicator)
 
 TABLE_OF: Final[dict[type[Any], str]] = {
     Commitment: "commitments",
@@ -60,11 +61,12 @@ NOUN: Final = {"commitments": "commitment", "actors": "actor", "sources": "sourc
 # ------------------------------------------------------------- visible
 
 
-def visible_sql(
-    model: PublishableModel, *, include_drafts: bool = False
-) -> list[ColumnElement[bool]]:
+def visible_sql(model: Any, *, include_drafts: bool = False) -> list[ColumnElement[bool]]:
     """Conditions on `model` in the enclosing query: not deleted, and published unless
-    `include_drafts` (editors see drafts; nobody sees deleted records in lists)."""
+    `include_drafts` (editors see drafts; nobody sees deleted records in lists).
+
+    `model` is a publishable model, an alias of one, or a table's columns (`table.c`).
+    """
     conditions: list[ColumnElement[bool]] = [model.deleted_at.is_(None)]
     if not include_drafts:
         conditions.append(model.state == PublicationState.published)
@@ -78,7 +80,7 @@ def is_visible(entity: Publishable, *, include_drafts: bool = False) -> bool:
     return include_drafts or entity.state == PublicationState.published
 
 
-def hidden_sql(model: PublishableModel) -> ColumnElement[bool]:
+def hidden_sql(model: Any) -> ColumnElement[bool]:
     """Readers cannot see it: a draft, or deleted."""
     return or_(model.state != PublicationState.published, model.deleted_at.is_not(None))
 

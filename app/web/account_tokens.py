@@ -12,10 +12,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from app import errors
 from app.http.deps import RecordId, SessionDep
 from app.models import Account, ApiToken
 from app.services import tokens
@@ -176,5 +177,5 @@ def revoke_token(
     try:
         tokens.revoke_token(session, token_id, account=account, now=request.app.state.clock.now())
     except tokens.TokenError:
-        raise HTTPException(404, f"You have no token {token_id}.") from None
+        raise errors.NotFound(f"You have no token {token_id}.") from None
     return RedirectResponse(f"/account?revoked={token_id}", status_code=303)

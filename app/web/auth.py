@@ -24,11 +24,12 @@ import time
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app import errors
 from app.http.deps import SessionDep
 from app.models import Account
 from app.vocab import Role
@@ -148,7 +149,7 @@ async def get_editor(account: OptionalAccountDep) -> Account:
     if account is None:
         raise LoginRequired()
     if account.role not in (Role.editor, Role.admin):
-        raise HTTPException(403, "Your account may not change data.")
+        raise errors.Forbidden("Your account may not change data.")
     return account
 
 
@@ -157,7 +158,7 @@ EditorDep = Annotated[Account, Depends(get_editor)]
 
 async def get_admin(account: EditorDep) -> Account:
     if account.role != Role.admin:
-        raise HTTPException(403, "Only administrators may do this.")
+        raise errors.Forbidden("Only administrators may do this.")
     return account
 
 

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from app import charts
+from app import charts, errors
 from app.csvutil import text_rows_to_csv
 from app.http.deps import RecordId, SessionDep, SettingsDep, TodayDep
 from app.services import browse, catalogue, derived
-from app.services.browse import BadQuery, ListQuery
+from app.services.browse import ListQuery
 from app.web.auth import OptionalAccountDep
 from app.web.templating import TemplatesDep
 
@@ -24,10 +24,7 @@ def _parse(request: Request) -> ListQuery:
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
-    try:
-        return browse.parse_query(params)
-    except BadQuery as exc:
-        raise HTTPException(400, str(exc)) from None
+    return browse.parse_query(params)
 
 
 def _url(path: str, query: ListQuery, *, paging: bool = False, **extra: str) -> str:
@@ -53,18 +50,15 @@ def commitment_list(
     `after`/`before` from the page's own links. Repeat a filter to allow several values.
     """
     query = _parse(request)
-    try:
-        page = browse.list_page(
-            session,
-            query,
-            today=today,
-            window_days=settings.pledges_review_due_days,
-            secret=settings.pledges_secret_key,
-            # Signed-in editors also see drafts, marked as such.
-            include_drafts=account is not None,
-        )
-    except BadQuery as exc:
-        raise HTTPException(400, str(exc)) from None
+    page = browse.list_page(
+        session,
+        query,
+        today=today,
+        window_days=settings.pledges_review_due_days,
+        secret=settings.pledges_secret_key,
+        # Signed-in editors also see drafts, marked as such.
+        include_drafts=account is not None,
+    )
     context = {
         "page": page,
         "q": query,
@@ -130,7 +124,7 @@ def source_detail(
     """A source's details and every published record it supports, with the quotes."""
     detail = catalogue.get_source(session, source_id)
     if detail is None:
-        raise HTTPException(404, f"There is no published source {source_id}.")
+        raise errors.NotFound(f"There is no published source {source_id}.")
     return templates.TemplateResponse(request, "sources/detail.html", {"d": detail})
 
 
@@ -151,7 +145,7 @@ def actor_detail(
     """What an actor pledged and received, with money totals per currency and stage."""
     detail = catalogue.get_actor(session, actor_id)
     if detail is None:
-        raise HTTPException(404, f"There is no published actor {actor_id}.")
+        raise errors.NotFound(f"There is no published actor {actor_id}.")
     return templates.TemplateResponse(request, "actors/detail.html", {"d": detail})
 
 
@@ -165,7 +159,7 @@ def indicator_detail(
     """An indicator's observations as a line chart and a table, with their quotes."""
     indicator = catalogue.get_indicator(session, indicator_id)
     if indicator is None:
-        raise HTTPException(404, f"There is no published indicator {indicator_id}.")
+        raise errors.NotFound(f"There is no published indicator {indicator_id}.")
     env = templates.env
     points = [
         (o.period_text or env.filters["period"](o.period), Decimal(o.value))

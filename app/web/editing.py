@@ -248,6 +248,7 @@ def _register(noun: Noun) -> None:
             account: EditorDep,
             raw: FormDep,
         ) -> Response:
+            records.require_permission(account, action)
             # Deleted records too: whether this editor may act on one is change_state's rule.
             entity = records.load(session, noun, record_id, include_deleted=True)
             records.change_state(

@@ -6,7 +6,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterator
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.services import datapackage, exporter, tables
@@ -46,10 +46,7 @@ def _start_stream(chunks: Iterator[str], what: str, filename: str) -> StreamingR
 
 def _table_endpoint(spec: TableSpec) -> Callable[[Request], StreamingResponse]:
     def endpoint(request: Request) -> StreamingResponse:
-        try:
-            filters = exporter.parse_filters(spec, request.query_params)
-        except exporter.FilterError as exc:
-            raise HTTPException(400, str(exc)) from None
+        filters = exporter.parse_filters(spec, request.query_params)
         chunks = exporter.stream_csv(request.app.state.session_factory, spec, filters=filters)
         return _start_stream(chunks, spec.slug, f"{spec.slug}.csv")
 

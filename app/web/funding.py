@@ -5,18 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from markupsafe import Markup
-from sqlalchemy import select
 
-from app import charts, money
+from app import charts, errors, money
 from app.csvutil import rows_to_csv
 from app.http import params
 from app.http.deps import SessionDep, SettingsDep, currency_filter
-from app.models import Actor
-from app.services import funding, rates
-from app.vocab import FlowStage, PublicationState
+from app.services import catalogue, funding, rates
+from app.vocab import FlowStage
 from app.web.auth import OptionalAccountDep
 from app.web.templating import TemplatesDep
 
@@ -89,9 +87,9 @@ def funding_report(
     paging_refused = False
     try:
         query = params.funding_query(request, session, include_drafts=account is not None)
-    except HTTPException as exc:
+    except errors.BadRequest as exc:
         # A refused filter is shown on the form, with what was typed, not as an error page.
-        query, error = funding.FundingQuery(), str(exc.detail)
+        query, error = funding.FundingQuery(), exc.message
         form = {name: request.query_params.get(name) or "" for name in params.FUNDING_PARAMS}
     else:
         form = {
@@ -106,18 +104,12 @@ def funding_report(
                 settings.pledges_secret_key,
                 default_size=funding.FLOW_PAGE_SIZE,
             )
-        except HTTPException as exc:
+        except errors.BadRequest as exc:
             # The filters are fine; the page link is not: say so, and offer page one.
-            error, paging_refused = str(exc.detail), True
+            error, paging_refused = exc.message, True
         else:
             report = funding.funding_report(session, query, paging=paging)
-    actors = list(
-        session.scalars(
-            select(Actor)
-            .where(Actor.deleted_at.is_(None), Actor.state == PublicationState.published)
-            .order_by(Actor.name)
-        )
-    )
+    actors = catalogue.published_actors(session)
     context = {
         "report": report,
         "q": query,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import Markup
 from sqlalchemy import text
 
-from app import charts
+from app import charts, errors
 from app.http.deps import RecordId, SessionDep, SettingsDep, TodayDep
 from app.services import changes, commitments, derived, review_queue, totals
 from app.vocab import DeliveryStatus
@@ -74,7 +74,7 @@ def commitment_detail(
     editor = account is not None
     page = commitments.commitment_page(session, commitment_id, include_drafts=editor)
     if page is None:
-        raise HTTPException(404, f"There is no published commitment {commitment_id}.")
+        raise errors.NotFound(f"There is no published commitment {commitment_id}.")
     commitment = page.commitment
     context = {
         "c": commitment,
