@@ -16,23 +16,16 @@ from app.http import params
 from app.http.deps import SessionDep, SettingsDep, currency_filter
 from app.models import Actor
 from app.services import funding, rates
-from app.vocab import FlowStage, PublicationState
+from app.vocab import FlowStage, PublicationState, qualifier_words
 from app.web.auth import OptionalAccountDep
 from app.web.templating import TemplatesDep
 
 router = APIRouter()
 
-# As the tables' figures say it (the `qualified` macro of funding/report.html).
-_QUALIFIER_WORDS = {
-    "up_to": "up to ",
-    "approximately": "approx. ",
-    "at_least": "at least ",
-    "mixed": "ceilings and floors: ",
-}
-
 
 def _prefixes(qualifiers: list[str]) -> list[str]:
-    return [_QUALIFIER_WORDS.get(q, "") for q in qualifiers]
+    # As the tables' figures say it: "up to €40m".
+    return [f"{words} " if (words := qualifier_words(q)) else "" for q in qualifiers]
 
 
 def _charts(report: funding.FundingReport, locale: str) -> list[tuple[funding.ChartData, Markup]]:
@@ -153,7 +146,7 @@ def funding_report_csv(
     """The figures of /funding with the same parameters, one row per year, currency and stage."""
     query = params.funding_query(request, session, include_drafts=account is not None)
     # The figures only: the CSV lists no flows, so none are loaded.
-    report = funding.funding_report(session, query, paging=None)
+    report = funding.funding_report(session, query, paging=None, flow_ids=True)
     body = rows_to_csv(funding.CSV_HEADER, funding.csv_rows(report))
     return StreamingResponse(
         body,
