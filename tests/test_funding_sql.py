@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -148,3 +149,45 @@ def test_sql_report_equals_the_reference(
     finally:
         savepoint.rollback()
         session.expunge_all()
+
+
+def test_cached_totals_follow_every_kind_of_write(session: Session) -> None:
+    """The sums are cached per data version: any write to a flow, a commitment or an
+    actor (even without a change record) gives fresh figures, never stale ones."""
+    from sqlalchemy import delete
+
+    from app.models import Citation, MoneyFlow
+    from app.services import totals
+    from tests import funding_fixture
+
+    fx = funding_fixture.build(session)
+    session.commit()
+
+    def eur_pledged() -> Any:
+        return {(t.currency, t.stage): t.amount for t in totals.flow_totals(session)}.get(
+            ("EUR", FlowStage.pledge)
+        )
+
+    def uk_fiscal_months() -> set[int]:
+        query = FundingQuery(provider=fx.uk, basis=Basis.fiscal_year)
+        return {
+            r.bucket.start.month for r in funding.funding_report(session, query).rows if r.bucket
+        }
+
+    assert eur_pledged() == Decimal("40000000.00")
+    assert eur_pledged() == Decimal("40000000.00")  # from the cache
+    fx.flows["B"].amount_minor += 100  # a flow edited
+    session.commit()
+    assert eur_pledged() == Decimal("40000001.00")
+    fx.c2.state = "draft"  # a commitment unpublished: C1, which it superseded, counts again
+    session.commit()
+    assert eur_pledged() == Decimal("35000001.00")
+    gone = fx.flows["C3"].id  # a flow removed, by plain SQL
+    session.execute(delete(Citation).where(Citation.money_flow_id == gone))
+    session.execute(delete(MoneyFlow).where(MoneyFlow.id == gone))
+    session.commit()
+    assert eur_pledged() == Decimal("30000001.00")
+    assert uk_fiscal_months() == {4}
+    fx.uk.fiscal_year_start_month = 7  # an actor's fiscal year changed
+    session.commit()
+    assert uk_fiscal_months() == {7}

@@ -268,6 +268,9 @@ def _token_sort(basis: Basis) -> str:
     return f"funding-flows:{basis.value}"
 
 
+# Cached: a report's page links every figure (hundreds) to its place, and the
+# same figures come back on every request; the token of a key never changes.
+@functools.lru_cache(maxsize=16384)
 def page_token(key: FlowKey, *, secret: str, basis: Basis) -> str:
     """A signed, URL-safe token for a place in the listing (what `after`/`before` carry)."""
     section, start, end, label, currency, stage, value_date, flow_id = key
@@ -760,7 +763,8 @@ def funding_report(
     keys: list[ColumnElement[Any]] = list(buckets.keys)
     if query.convert_to is not None:
         keys.append(value_date_sql())
-    groups = totals.grouped_sums(session, scope, keys=keys, ids=flow_ids)
+    version = totals.data_version(session)
+    groups = totals.grouped_sums(session, scope, keys=keys, ids=flow_ids, version=version)
 
     # Each group's bucket; the period keeps whole years within it.
     kept: list[tuple[Bucket, GroupSum]] = []
@@ -848,7 +852,7 @@ def funding_report(
     excluded_lines: list[FlowLine] = []
     page: FlowPage | None = None
     if paging is not None:
-        source = _SqlFlows(session, scope, buckets)
+        source = _SqlFlows(session, scope, buckets, version)
         listed, page = flow_page(listing, paging, source)
         lines, excluded_lines = _lines(session, listed, book, query.convert_to)
 
@@ -902,11 +906,15 @@ class FlowSource(Protocol):
 class _SqlFlows:
     """A figure's flows, read a page at a time from the database."""
 
-    def __init__(self, session: Session, scope: FlowScope, buckets: BucketSql) -> None:
+    def __init__(
+        self, session: Session, scope: FlowScope, buckets: BucketSql, version: tuple[Any, ...]
+    ) -> None:
         self.session = session
         self.scope = scope
         self.buckets = buckets
         self.value_date = value_date_sql()
+        # Pages are read again and again (page one above all): cached like the sums.
+        self.version = version
 
     def _where(self, figure: _Figure) -> list[ColumnElement[bool]]:
         counted = derived.counted_in_totals_sql()
@@ -936,25 +944,34 @@ class _SqlFlows:
             if backwards
             else [self.value_date, MoneyFlow.id]
         )
-        rows = self.session.execute(
+        statement = (
             select(self.value_date, MoneyFlow.id, attributed_by_sql())
             .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
             .where(*where)
             .order_by(*order)
             .limit(limit)
-        ).all()
+        )
+        rows: list[tuple[dt.date, int, str]] = totals.cached(
+            self.version,
+            totals.statement_key(self.session, statement),
+            lambda: [(row[0], row[1], row[2]) for row in self.session.execute(statement)],
+        )
         found = [Listed(figure, day, flow_id, how) for day, flow_id, how in rows]
         return found[::-1] if backwards else found
 
     def count_before(self, figure: _Figure, place: _Within, *, inclusive: bool) -> int:
         where = [*self._where(figure), not_(self._after(place, inclusive=not inclusive))]
-        count = self.session.scalar(
+        statement = (
             select(func.count())
             .select_from(MoneyFlow)
             .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
             .where(*where)
         )
-        return int(count or 0)
+        return totals.cached(
+            self.version,
+            totals.statement_key(self.session, statement),
+            lambda: int(self.session.scalar(statement) or 0),
+        )
 
 
 def flow_page(
