@@ -178,6 +178,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
 
+    uncached = _uncached(args.db, provider)
     with sqlite3.connect(args.db) as connection:
         commitments = connection.execute("SELECT count(*) FROM commitments").fetchone()[0]
         flows = connection.execute("SELECT count(*) FROM money_flows").fetchone()[0]
@@ -194,7 +195,43 @@ def main() -> None:
         "|---|---|---|---|---|---|"
     )
     print("\n".join(rows))
+    print(
+        "\nThe same reports computed in this process with the totals cache emptied before "
+        "each run (the cost of a first request after a write; no page rendering), "
+        "median of 3:\n"
+    )
+    for label, (wall, cpu) in uncached.items():
+        print(f"- `{label}`: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU")
     print("\nTarget (issue 17): ratio at most 0.5.")
+
+
+def _uncached(db: Path, provider: int) -> dict[str, tuple[float, float]]:
+    """funding_report's own time without the cache, in this process."""
+    from app import db as app_db
+    from app.models import Actor
+    from app.services import funding, totals
+
+    engine = app_db.make_engine(f"sqlite:///{db}")
+    factory = app_db.make_session_factory(engine)
+    found = {}
+    with factory() as session:
+        queries = {
+            "/funding (unfiltered)": funding.FundingQuery(),
+            f"/funding?provider={provider}&by=fiscal-year": funding.FundingQuery(
+                provider=session.get(Actor, provider), basis=funding.Basis.fiscal_year
+            ),
+        }
+        for label, query in queries.items():
+            walls, cpus = [], []
+            for _ in range(3):
+                totals.clear_cache()
+                wall, cpu = time.perf_counter(), time.process_time()
+                funding.funding_report(session, query)
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+            found[label] = (statistics.median(walls), statistics.median(cpus))
+    engine.dispose()
+    return found
 
 
 if __name__ == "__main__":
