@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+from run import timed_get, wait_for  # bench/run.py, beside this script: the same HTTP timing
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -85,28 +86,6 @@ def provider_with_sub_units(db: Path) -> tuple[int, str, int]:
     if not actor:
         raise SystemExit("no actor with sub-units in this file")
     return actor, name, count
-
-
-def wait_for(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=5).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"server at {url} did not start")
-
-
-def timed_get(client: httpx.Client, url: str) -> float:
-    started = time.perf_counter()
-    with client.stream("GET", url) as response:
-        for _ in response.iter_bytes():
-            pass
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
-    return time.perf_counter() - started
 
 
 def fmt(times: list[float]) -> str:
