@@ -764,7 +764,12 @@ def funding_report(
     if query.convert_to is not None:
         keys.append(value_date_sql())
     version = totals.data_version(session)
-    groups = totals.grouped_sums(session, scope, keys=keys, ids=flow_ids, version=version)
+    # The keys depend on the basis, on conversion and on the actor tree (its
+    # fiscal months), which the data version covers.
+    keys_id = ("funding", query.basis, query.convert_to is not None)
+    groups = totals.grouped_sums(
+        session, scope, keys=keys, ids=flow_ids, version=version, keys_id=keys_id
+    )
 
     # Each group's bucket; the period keeps whole years within it.
     kept: list[tuple[Bucket, GroupSum]] = []
@@ -852,7 +857,7 @@ def funding_report(
     excluded_lines: list[FlowLine] = []
     page: FlowPage | None = None
     if paging is not None:
-        source = _SqlFlows(session, scope, buckets, version)
+        source = _SqlFlows(session, scope, buckets, version, query.basis)
         listed, page = flow_page(listing, paging, source)
         lines, excluded_lines = _lines(session, listed, book, query.convert_to)
 
@@ -907,14 +912,22 @@ class _SqlFlows:
     """A figure's flows, read a page at a time from the database."""
 
     def __init__(
-        self, session: Session, scope: FlowScope, buckets: BucketSql, version: tuple[Any, ...]
+        self,
+        session: Session,
+        scope: FlowScope,
+        buckets: BucketSql,
+        version: tuple[Any, ...],
+        basis: Basis,
     ) -> None:
         self.session = session
         self.scope = scope
         self.buckets = buckets
         self.value_date = value_date_sql()
-        # Pages are read again and again (page one above all): cached like the sums.
+        # Pages are read again and again (page one above all): cached like the
+        # sums, under what identifies the statement (the buckets' SQL follows
+        # from the basis and the actor tree, which the data version covers).
         self.version = version
+        self.ident = ("flows", basis, scope.cache_key(session))
 
     def _where(self, figure: _Figure) -> list[ColumnElement[bool]]:
         counted = derived.counted_in_totals_sql()
@@ -934,44 +947,44 @@ class _SqlFlows:
     def take(
         self, figure: _Figure, place: _Within | None, *, limit: int, backwards: bool
     ) -> list[Listed]:
-        where = self._where(figure)
-        if place is not None:
-            where.append(
-                not_(self._after(place, inclusive=True)) if backwards else self._after(place)
+        def read() -> list[tuple[dt.date, int, str]]:
+            where = self._where(figure)
+            if place is not None:
+                where.append(
+                    not_(self._after(place, inclusive=True)) if backwards else self._after(place)
+                )
+            order = (
+                [self.value_date.desc(), MoneyFlow.id.desc()]
+                if backwards
+                else [self.value_date, MoneyFlow.id]
             )
-        order = (
-            [self.value_date.desc(), MoneyFlow.id.desc()]
-            if backwards
-            else [self.value_date, MoneyFlow.id]
-        )
-        statement = (
-            select(self.value_date, MoneyFlow.id, attributed_by_sql())
-            .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
-            .where(*where)
-            .order_by(*order)
-            .limit(limit)
-        )
-        rows: list[tuple[dt.date, int, str]] = totals.cached(
-            self.version,
-            totals.statement_key(self.session, statement),
-            lambda: [(row[0], row[1], row[2]) for row in self.session.execute(statement)],
-        )
+            statement = (
+                select(self.value_date, MoneyFlow.id, attributed_by_sql())
+                .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
+                .where(*where)
+                .order_by(*order)
+                .limit(limit)
+            )
+            return [(row[0], row[1], row[2]) for row in self.session.execute(statement)]
+
+        key = (*self.ident, "take", figure.place, figure.sql_keys, place, limit, backwards)
+        rows = totals.cached(self.version, key, read)
         found = [Listed(figure, day, flow_id, how) for day, flow_id, how in rows]
         return found[::-1] if backwards else found
 
     def count_before(self, figure: _Figure, place: _Within, *, inclusive: bool) -> int:
-        where = [*self._where(figure), not_(self._after(place, inclusive=not inclusive))]
-        statement = (
-            select(func.count())
-            .select_from(MoneyFlow)
-            .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
-            .where(*where)
-        )
-        return totals.cached(
-            self.version,
-            totals.statement_key(self.session, statement),
-            lambda: int(self.session.scalar(statement) or 0),
-        )
+        def count() -> int:
+            where = [*self._where(figure), not_(self._after(place, inclusive=not inclusive))]
+            statement = (
+                select(func.count())
+                .select_from(MoneyFlow)
+                .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
+                .where(*where)
+            )
+            return int(self.session.scalar(statement) or 0)
+
+        key = (*self.ident, "count", figure.place, figure.sql_keys, place, inclusive)
+        return totals.cached(self.version, key, count)
 
 
 def flow_page(

@@ -157,6 +157,16 @@ class FlowScope:
     # Further conditions on MoneyFlow and its Commitment (a report's extra filters).
     extra: tuple[ColumnElement[bool], ...] = ()
 
+    def cache_key(self, session: Session) -> tuple[Any, ...]:
+        """What identifies the scope's flows, as a cache key (extra conditions as SQL)."""
+        extra = tuple(statement_key(session, condition) for condition in self.extra)
+        return (
+            tuple(sorted(self.provider_ids)) if self.provider_ids is not None else None,
+            tuple(sorted(self.receiver_ids)) if self.receiver_ids is not None else None,
+            self.stage, self.currency, self.commitment_id, self.include_drafts,
+            self.with_superseded, extra,
+        )  # fmt: skip
+
     def conditions(self) -> list[ColumnElement[bool]]:
         """The WHERE of a query over MoneyFlow joined to its Commitment."""
         where: list[ColumnElement[bool]] = list(visible(self.include_drafts))
@@ -276,6 +286,7 @@ def grouped_sums(
     keys: Sequence[ColumnElement[Any]] = (),
     ids: bool = False,
     version: tuple[Any, ...] | None = None,
+    keys_id: tuple[Any, ...] | None = None,
 ) -> list[GroupSum]:
     """Exact sums and counts of the scope's flows per currency, stage and qualifier.
 
@@ -283,7 +294,10 @@ def grouped_sums(
     come back in `GroupSum.keys`. With `scope.with_superseded`, whether the
     flows count is a key too (`GroupSum.counted`). With `ids`, each group
     carries the ids of its flows (ascending). Answers are cached per data
-    version (`data_version`; pass it when already read for this request).
+    version (`data_version`; pass it when already read for this request),
+    under the statement's SQL, or, cheaper, under the scope and `keys_id`:
+    what identifies the `keys` expressions (the caller vouches that equal ids
+    mean equal expressions at one data version).
     """
     # The keys are computed in a subquery and grouped by name outside it: the
     # same expression written twice would carry its bound values twice, and
@@ -316,7 +330,11 @@ def grouped_sums(
     query = select(*columns).group_by(*group)
     return cached(
         version if version is not None else data_version(session),
-        (*statement_key(session, query), ids),
+        (
+            ("scope", scope.cache_key(session), keys_id, ids)
+            if keys_id is not None
+            else (*statement_key(session, query), ids)
+        ),
         lambda: _run(session, query, len(keys), scope.with_superseded, ids),
     )
 
