@@ -7,6 +7,7 @@ to keep the import graph one-way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from app import db, money
 
@@ -119,107 +121,113 @@ def report_funding(
     if not db.is_up_to_date(engine):
         fail("the database schema is not up to date; run `pledges db upgrade`")
     factory = db.make_session_factory(engine)
-    locale = settings.pledges_locale
+    raw = {
+        "provider": provider,
+        "receiver": receiver,
+        "stage": stage,
+        "period": period,
+        "by": by,
+        "convert_to": currency,
+        "currency": flow_currency,
+        "rates": rates_table,
+    }
     with db.unit_of_work(factory) as session:
         try:
-            query = funding.parse_query(
-                session,
-                {
-                    "provider": provider,
-                    "receiver": receiver,
-                    "stage": stage,
-                    "period": period,
-                    "by": by,
-                    "convert_to": currency,
-                    "currency": flow_currency,
-                    "rates": rates_table,
-                },
-                # The operator of the command line may name draft actors too.
-                include_drafts=True,
-            )
+            print_funding_report(session, raw, Console(), settings.pledges_locale)
         except funding.FundingQueryError as exc:
             fail(str(exc), code=2)
-        # The figures count every flow; of the listing, only the superseded
-        # flows are printed (they explain what the totals leave out).
-        report = funding.funding_report(
-            session,
-            query,
-            paging=funding.FlowPaging(
-                size=funding.MAX_FLOW_PAGE_SIZE, after=funding.SUPERSEDED_START
-            ),
+
+
+def print_funding_report(
+    session: Session, raw: Mapping[str, str | None], console: Console, locale: str
+) -> None:
+    """Print the report for these parameters (as /funding takes them): the command's output.
+
+    FundingQueryError names a parameter that cannot be used.
+    """
+    from app.services import funding
+
+    # The operator of the command line may name draft actors too.
+    query = funding.parse_query(session, raw, include_drafts=True)
+    # The figures count every flow; of the listing, only the superseded
+    # flows are printed (they explain what the totals leave out).
+    report = funding.funding_report(
+        session,
+        query,
+        paging=funding.FlowPaging(size=funding.MAX_FLOW_PAGE_SIZE, after=funding.SUPERSEDED_START),
+    )
+    if not report.flow_count and not report.excluded_count:
+        console.print("No money flows match.")
+        return
+    year_label = "Fiscal year" if query.basis is funding.Basis.fiscal_year else "Year"
+    table = Table(title="Funding by year, currency and stage (exact totals)")
+    table.add_column(year_label)
+    table.add_column("Currency")
+    for stage_ in funding.STAGE_LABELS.values():
+        table.add_column(stage_.capitalize(), justify="right")
+    for row in [*report.rows, *report.totals]:
+        cells = [_figure(cell, locale) for cell in row.cells.values()]
+        label = row.bucket.label if row.bucket else "All years"
+        end = bool(report.rows) and row is report.rows[-1]
+        table.add_row(label, row.currency, *cells, end_section=end)
+    console.print(table)
+    if query.convert_to and report.converted_total is not None:
+        conv = Table(
+            title=f"Approximately, in {query.convert_to} (converted here, not by the source)"
         )
-        console = Console()
-        if not report.flow_count and not report.excluded_count:
-            console.print("No money flows match.")
-            return
-        year_label = "Fiscal year" if query.basis is funding.Basis.fiscal_year else "Year"
-        table = Table(title="Funding by year, currency and stage (exact totals)")
-        table.add_column(year_label)
-        table.add_column("Currency")
+        conv.add_column(year_label)
         for stage_ in funding.STAGE_LABELS.values():
-            table.add_column(stage_.capitalize(), justify="right")
-        for row in [*report.rows, *report.totals]:
-            cells = []
-            for cell in row.cells.values():
-                cells.append(_figure(cell, locale))
-            label = row.bucket.label if row.bucket else "All years"
-            table.add_row(label, row.currency, *cells, end_section=row is report.rows[-1])
-        console.print(table)
-        if query.convert_to and report.converted_total is not None:
-            conv = Table(
-                title=f"Approximately, in {query.convert_to} (converted here, not by the source)"
-            )
-            conv.add_column(year_label)
-            for stage_ in funding.STAGE_LABELS.values():
-                conv.add_column(stage_.capitalize(), justify="right")
-            for crow in [*report.converted_rows, report.converted_total]:
-                label = crow.bucket.label if crow.bucket else "All years"
-                conv.add_row(label, *(_converted(c, locale) for c in crow.cells.values()))
-            console.print(conv)
-            for leg in report.legs:
-                console.print(f"  rate used: {leg.text} on {leg.rate_on} ({leg.source_name})")
-        for line in report.excluded:
-            f = line.flow
-            by_ = f" by commitment {line.superseded_by.id}" if line.superseded_by else ""
-            console.print(
-                f"  not counted (superseded{by_}): {f.stage} "
-                f"{money.format_money(f.amount, f.currency, 'exact', locale)} — "
-                f"commitment {f.commitment.id}"
-            )
-        if report.excluded_count > len(report.excluded):
-            console.print(
-                f"  … and {report.excluded_count - len(report.excluded)} more superseded flows "
-                "not counted: /funding lists them all"
-            )
+            conv.add_column(stage_.capitalize(), justify="right")
+        for crow in [*report.converted_rows, report.converted_total]:
+            label = crow.bucket.label if crow.bucket else "All years"
+            conv.add_row(label, *(_converted(c, locale) for c in crow.cells.values()))
+        console.print(conv)
+        for leg in report.legs:
+            console.print(f"  rate used: {leg.text} on {leg.rate_on} ({leg.source_name})")
+    for line in report.excluded:
+        f = line.flow
+        by_ = f" by commitment {line.superseded_by.id}" if line.superseded_by else ""
+        console.print(
+            f"  not counted (superseded{by_}): {f.stage} "
+            f"{money.format_money(f.amount, f.currency, 'exact', locale)} — "
+            f"commitment {f.commitment.id}"
+        )
+    if report.excluded_count > len(report.excluded):
+        console.print(
+            f"  … and {report.excluded_count - len(report.excluded)} more superseded flows "
+            "not counted: /funding lists them all"
+        )
 
 
 def _figure(cell: object, locale: str) -> str:
-    from app.services.funding import Cell
+    from app.services.totals import Total
+    from app.vocab import qualifier_words
 
-    assert isinstance(cell, Cell)
-    if not cell.flows:
+    assert isinstance(cell, Total)
+    if not cell.flow_count:
         return "—"
-    prefix = {
-        "up_to": "up to ",
-        "approximately": "approx. ",
-        "at_least": "at least ",
-        "mixed": "ceilings and floors: ",
-    }.get(cell.qualifier, "")
-    return prefix + money.format_money(cell.amount, cell.currency, "exact", locale)
+    words = qualifier_words(cell.qualifier)
+    text = money.format_money(cell.amount, cell.currency, "exact", locale)
+    return f"{words} {text}" if words else text
 
 
 def _converted(cell: object, locale: str) -> str:
     from app.services.funding import ConvertedCell
+    from app.vocab import qualifier_words
 
     assert isinstance(cell, ConvertedCell)
-    if not cell.flows:
+    if not cell.flow_count:
         return "—"
     text = ""
     if cell.converted:
-        prefix = "≈ " if cell.approximate else ""
-        if cell.is_ceiling:
-            prefix += "up to "
-        text = prefix + money.format_money(cell.rounded, cell.currency, "exact", locale)
+        # "≈" for the conversion, then what the amounts as stated make of it.
+        if cell.approximate:
+            stated = cell.stated_qualifier
+            words = "≈ " + ("" if stated == "approximately" else qualifier_words(stated))
+        else:
+            words = qualifier_words(cell.qualifier)
+        amount = money.format_money(cell.rounded, cell.currency, "exact", locale)
+        text = f"{words.strip()} {amount}" if words.strip() else amount
     if cell.missing:
         text += f" ({cell.missing} without a rate)"
     return text.strip()

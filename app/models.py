@@ -213,6 +213,8 @@ class Actor(Publishable, Base):
             name="fiscal_year_start_month",
         ),
         _state_check(),
+        # The newest change in one lookup: money totals' data version (services.totals).
+        Index("ix_actors_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -467,6 +469,8 @@ class MoneyFlow(Timestamped, Base):
         ),
         *_period_checks("period"),
         Index("ix_money_flows_currency_stage", "currency", "stage"),
+        # The newest change in one lookup: money totals' data version (services.totals).
+        Index("ix_money_flows_updated_at", "updated_at"),
         # Browse: currency / stage filters and facets per commitment; with the
         # amount and qualifier in the index, the commitments CSV sums a
         # thousand commitments' money at a time from the index alone.

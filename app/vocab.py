@@ -124,6 +124,23 @@ def combined_qualifier(qualifiers: Iterable[str]) -> str:
     return AmountQualifier.exact.value
 
 
+# How a total's qualifier (`combined_qualifier`) is written before its amount:
+# "up to €40 million", "ceilings and floors: €12 million". Every page, chart,
+# CSV-less text and the command line write totals with these words.
+TOTAL_QUALIFIER_WORDS = {
+    "exact": "",
+    "approximately": "approx.",
+    "up_to": "up to",
+    "at_least": "at least",
+    "mixed": "ceilings and floors:",
+}
+
+
+def qualifier_words(qualifier: str) -> str:
+    """The words before a total with this qualifier ("" for an exact one)."""
+    return TOTAL_QUALIFIER_WORDS[qualifier]
+
+
 class Role(StrEnum):
     editor = "editor"
     admin = "admin"

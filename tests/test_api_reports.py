@@ -517,7 +517,17 @@ def test_funding_bad_paging(
 def test_totals_are_the_dashboards(client: TestClient, demo: Session) -> None:
     body = client.get("/api/v1/totals").json()
     assert body["totals"] == [
-        {"currency": "EUR", "stage": "pledge", "amount": "31400000.00", "flow_count": 1}
+        {
+            "currency": "EUR",
+            "stage": "pledge",
+            "amount": "31400000.00",
+            "flow_count": 1,
+            "qualifier": "exact",
+            "approximate": False,
+            "up_to_amount": "0.00",
+            "approximately_amount": "0.00",
+            "at_least_amount": "0.00",
+        }
     ]
     service = totals.flow_totals(demo)
     assert [(t["currency"], t["stage"], Decimal(t["amount"])) for t in body["totals"]] == [

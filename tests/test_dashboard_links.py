@@ -23,7 +23,9 @@ def _section(page: str, heading_id: str) -> str:
 
 def test_money_totals_link_to_the_funding_report(client: TestClient, demo: Session) -> None:
     totals = _section(client.get("/").text, "totals-h")
-    link = re.search(r'<a href="([^"]+)">€31\.4 million</a>', totals)
+    link = re.search(
+        r'<a href="([^"]+)"><data value="31400000.00">€31\.4 million</data></a>', totals
+    )
     assert link, totals
     target = html.unescape(link.group(1))
     assert target == "/funding?currency=EUR&stage=pledge#flows"

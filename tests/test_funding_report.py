@@ -662,6 +662,25 @@ _FIGURES = [
 ]
 
 
+class _ListedFlows:
+    """The flows of each figure from a list, for `funding.flow_page` (the database's stand-in)."""
+
+    def __init__(self, by_figure: dict[tuple[Any, ...], list[tuple[dt.date, int]]]) -> None:
+        self.by_figure = {place: sorted(found) for place, found in by_figure.items()}
+
+    def take(self, figure: Any, place: Any, *, limit: int, backwards: bool) -> list[funding.Listed]:
+        found = self.by_figure[figure.place]
+        if backwards:
+            chosen = [w for w in found if place is None or w < place][-limit:]
+        else:
+            chosen = [w for w in found if place is None or w > place][:limit]
+        return [funding.Listed(figure, day, flow_id, "value date") for day, flow_id in chosen]
+
+    def count_before(self, figure: Any, place: Any, *, inclusive: bool) -> int:
+        found = self.by_figure[figure.place]
+        return sum(1 for w in found if (w <= place if inclusive else w < place))
+
+
 @settings_(max_examples=150, deadline=None)
 @given(
     flows=st.lists(
@@ -676,23 +695,30 @@ def test_flow_pages_match_a_full_sort(
     flows: list[tuple[int, int]], size: int, cursor: tuple[int, int, int, bool]
 ) -> None:
     """Any page, from any place, is the slice of the fully sorted listing it should be."""
-    groups: dict[tuple[Any, ...], list[funding.FlowFacts]] = {}
+    by_figure: dict[tuple[Any, ...], list[tuple[dt.date, int]]] = {}
     keys = []
     for flow_id, (figure_index, day) in enumerate(flows, start=1):
         figure = _FIGURES[figure_index]
         value_date = dt.date(2020, 1, 1) + dt.timedelta(days=day)  # several flows share a day
-        facts = funding.FlowFacts(
-            flow_id, 1, FlowStage.pledge, 1, "EUR", "exact", None, None, None, None,
-            value_date, "in_progress", value_date=value_date,
-        )  # fmt: skip
-        groups.setdefault(figure, []).insert(0, facts)  # not in order: the page sorts
+        by_figure.setdefault(figure, []).insert(0, (value_date, flow_id))  # not in order
         keys.append((*figure, value_date, flow_id))
-    listing = sorted(groups.items())
+    listing = [
+        funding._Figure(
+            place,
+            funding.Bucket(place[1], place[2], place[3]),
+            (1, 0, 0),
+            place[4],
+            FlowStage.pledge,
+            len(found),
+        )
+        for place, found in sorted(by_figure.items())
+    ]
     keys.sort()
+    source = _ListedFlows(by_figure)
 
     def page(paging: funding.FlowPaging) -> tuple[list[Any], funding.FlowPage]:
-        chosen, where = funding._flow_page(listing, paging)  # type: ignore[arg-type]
-        return [key for key, _ in chosen], where
+        chosen, where = funding.flow_page(listing, paging, source)
+        return [item.key for item in chosen], where
 
     # From any place, forwards and backwards, including places no flow holds.
     figure_index, day, flow_id, backwards = cursor

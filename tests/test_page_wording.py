@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -13,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.clock import FixedClock
 from app.models import Commitment, MoneyFlow
-from app.services.totals import progress_by_currency
-from app.vocab import combined_qualifier
+from app.services.totals import Total, progress_by_currency
+from app.vocab import FlowStage, combined_qualifier
 from app.web import presenters
 
 
@@ -84,10 +83,11 @@ def test_combined_qualifier() -> None:
 
 
 def test_money_summary_with_only_spending() -> None:
-    flow = MoneyFlow(stage="expenditure", amount_minor=500, currency="EUR", qualifier="exact")
-    (progress,) = progress_by_currency([flow])
-    assert progress.promised == Decimal(0)
-    text = presenters.money_summary(progress, [flow], "en_GB")
+    spent = Total("EUR", FlowStage.expenditure)
+    spent.add("exact", 500, 1)
+    (progress,) = progress_by_currency([spent])
+    assert progress.promise is None
+    text = presenters.money_summary(progress, "en_GB")
     assert text == "€5.00 spent; no pledge, commitment or payment recorded in EUR"
 
 

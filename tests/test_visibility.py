@@ -436,11 +436,15 @@ def test_dashboard_and_actor_totals_leave_out_superseded_promises(
             if cell.flows:
                 assert service[(row.currency, stage.value)] == cell.amount
 
+    # The UK government's page counts its Home Office too, as /funding?provider= does.
     uk = client.get(f"/api/v1/actors/{fx.uk.id}").json()
     assert _totals(uk["provided_totals"]) == {
-        ("EUR", "pledge"): "30000000.00",
+        ("EUR", "pledge"): "40000000.00",
         ("EUR", "disbursement"): "4000000.00",
+        ("GBP", "pledge"): "476000000.00",
+        ("GBP", "disbursement"): "60000000.00",
     }
+    assert [a["id"] for a in uk["includes"]] == [fx.home_office.id]
 
     # A status of superseded, without a successor, also takes its promises out.
     fx.e.status = "superseded"

@@ -332,11 +332,11 @@ def _funding_row(row: funding.Row) -> rs.FundingRowRead:
                 up_to_amount=cell.part("up_to"),
                 approximately_amount=cell.part("approximately"),
                 at_least_amount=cell.part("at_least"),
-                flow_count=len(cell.flows),
+                flow_count=cell.flow_count,
                 flow_ids=cell.flow_ids,
             )
             for stage in FlowStage
-            if (cell := row.cells[stage]).flows
+            if (cell := row.cells[stage]).flow_count
         ],
     )
 
@@ -353,13 +353,13 @@ def _converted_row(row: funding.ConvertedRow) -> rs.ConvertedRowRead:
                 approximate=cell.approximate,
                 converted_count=cell.converted,
                 qualifier=cell.qualifier,
-                flow_count=len(cell.flows),
+                flow_count=cell.flow_count,
                 flow_ids=cell.flow_ids,
                 missing_rate_count=cell.missing,
                 rates=[_rate(leg) for leg in sorted(cell.legs)],
             )
             for stage in FlowStage
-            if (cell := row.cells[stage]).flows
+            if (cell := row.cells[stage]).flow_count
         ],
     )
 
@@ -491,7 +491,7 @@ def funding_json(
     secret = settings.pledges_secret_key
     default_size = funding.MAX_FLOW_PAGE_SIZE
     paging = params.funding_paging(request, query, secret, default_size=default_size)
-    report = funding.funding_report(session, query, paging=paging)
+    report = funding.funding_report(session, query, paging=paging, flow_ids=True)
     pager = params.funding_pager(report, secret, path="/api/v1/funding", default_size=default_size)
     suffix = f"?{query.query_string}" if query.query_string else ""
     return rs.FundingReportRead(

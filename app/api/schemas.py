@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -338,10 +338,20 @@ class ActorRead(ORM):
 
 
 class StageTotalRead(BaseModel):
+    """One stage's total in one currency, exact, counted as `/funding` counts it."""
+
     currency: CurrencyCode
     stage: FlowStage
     amount: DecimalString
     flow_count: int
+    qualifier: Literal["exact", "approximately", "up_to", "at_least", "mixed"] = Field(
+        description="What the total is: up_to a ceiling (it includes an 'up to' amount), "
+        "at_least a floor, mixed both, approximately approximate; as on /funding."
+    )
+    approximate: bool = Field(description="Includes an amount stated as approximate.")
+    up_to_amount: DecimalString = Field(description="The part stated as 'up to' (a ceiling).")
+    approximately_amount: DecimalString = Field(description="The part stated as approximate.")
+    at_least_amount: DecimalString = Field(description="The part stated as 'at least'.")
 
 
 class ActorDetailRead(BaseModel):
@@ -350,8 +360,17 @@ class ActorDetailRead(BaseModel):
     made_count: int
     received: list[CommitmentRef]
     received_count: int
-    provided_totals: list[StageTotalRead] = Field(description="Per currency and stage, exact.")
-    received_totals: list[StageTotalRead]
+    includes: list[ActorRef] = Field(
+        description="The actor's sub-units whose money the totals include, as "
+        "/funding?provider= (and receiver=) counts them."
+    )
+    provided_totals: list[StageTotalRead] = Field(
+        description="Per currency and stage, exact: the money the actor and its sub-units "
+        "provided, as /funding?provider={id} counts it."
+    )
+    received_totals: list[StageTotalRead] = Field(
+        description="As provided_totals, for money received (/funding?receiver={id})."
+    )
 
 
 class ObservationRead(BaseModel):

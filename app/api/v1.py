@@ -35,7 +35,7 @@ from app.services import (
     totals,
 )
 from app.services.reviews import EvidenceInput
-from app.vocab import CommitmentKind, DeliveryStatus, FlowStage
+from app.vocab import AmountQualifier, CommitmentKind, DeliveryStatus, FlowStage
 
 PROBLEM: dict[str, Any] = {
     "model": schemas.Problem,
@@ -658,10 +658,18 @@ def list_actors(session: SessionDep, caller: CallerDep) -> list[schemas.ActorRea
     ]
 
 
-def _stage_totals(items: list[totals.StageTotal]) -> list[schemas.StageTotalRead]:
+def _stage_totals(items: list[totals.Total]) -> list[schemas.StageTotalRead]:
     return [
         schemas.StageTotalRead(
-            currency=t.currency, stage=t.stage, amount=t.amount, flow_count=t.flow_count
+            currency=t.currency,
+            stage=t.stage,
+            amount=t.amount,
+            flow_count=t.flow_count,
+            qualifier=t.qualifier,
+            approximate=t.approximate,
+            up_to_amount=t.part(AmountQualifier.up_to),
+            approximately_amount=t.part(AmountQualifier.approximately),
+            at_least_amount=t.part(AmountQualifier.at_least),
         )
         for t in items
     ]
@@ -673,7 +681,12 @@ def _stage_totals(items: list[totals.StageTotal]) -> list[schemas.StageTotalRead
 def get_actor(
     actor_id: RecordId, response: Response, session: SessionDep, caller: CallerDep
 ) -> schemas.ActorDetailRead:
-    """An actor, the commitments it made and received, and exact totals per currency and stage."""
+    """An actor, the commitments it made and received, and exact totals per currency and stage.
+
+    The totals count the actor's sub-units (`includes`), exactly as
+    `/api/v1/funding?provider={id}` (and `receiver=`) counts them, with the
+    same qualifiers.
+    """
     detail = catalogue.get_actor(session, actor_id, include_drafts=_drafts(caller))
     if detail is None:
         raise errors.NotFound(f"there is no published actor {actor_id}")
@@ -684,6 +697,7 @@ def get_actor(
         made_count=detail.made_count,
         received=[ref for c in detail.received if (ref := _commitment_ref(c))],
         received_count=detail.received_count,
+        includes=[actor_ref for a in detail.included if (actor_ref := _actor(a))],
         provided_totals=_stage_totals(detail.provided_totals),
         received_totals=_stage_totals(detail.received_totals),
     )

@@ -86,12 +86,15 @@ def funding_pager(
     page, q = report.page, report.query
     keep = {"size": str(page.size)} if page.size != default_size else {}
 
+    # The filters once; each link adds its page token (URL-safe base64: no quoting).
+    base = urlencode({**q.params(), **keep})
+
     def at(fragment: str, **place: funding.FlowKey) -> str:
-        tokens = {
-            name: funding.page_token(key, secret=secret, basis=q.basis)
+        tokens = "&".join(
+            f"{name}={funding.page_token(key, secret=secret, basis=q.basis)}"
             for name, key in place.items()
-        }
-        params = urlencode({**q.params(), **keep, **tokens})
+        )
+        params = "&".join(part for part in (base, tokens) if part)
         return f"{path}?{params}{fragment}" if params else f"{path}{fragment}"
 
     # A figure's link goes to its flows: on this page when they start here,

@@ -74,14 +74,13 @@ from app.models import (
 )
 from app.services import derived
 from app.services.commitments import load_for_list, visible
-from app.services.totals import combine, exact_sum_columns
+from app.services.totals import combine, exact_sum_columns, promise_stage, total_qualifier
 from app.vocab import (
     AmountQualifier,
     CommitmentKind,
     DeliveryStatus,
     FlowStage,
     PublicationState,
-    combined_qualifier,
 )
 
 DEFAULT_PAGE_SIZE = 50
@@ -1058,14 +1057,15 @@ def _csv_reads(connection: Connection, base: Executable) -> Generator[tuple[Any,
 
 
 # Which qualifiers the flows summed into one CSV amount carry, as bits, and
-# what their sum is for each combination (the rule of `combined_qualifier`).
+# what their sum is for each combination: the rule of `totals.total_qualifier`
+# (only flows with an amount say something about the total).
 _QUALIFIER_BITS: Final = {
     AmountQualifier.approximately: 1,
     AmountQualifier.at_least: 2,
     AmountQualifier.up_to: 4,
 }
 _QUALIFIER_OF_BITS: Final = tuple(
-    combined_qualifier(q for q, bit in _QUALIFIER_BITS.items() if bits & bit)
+    total_qualifier([q for q, bit in _QUALIFIER_BITS.items() if bits & bit])
     for bits in range(2 ** len(_QUALIFIER_BITS))
 )
 
@@ -1114,12 +1114,19 @@ def _csv_lookups(dialect: str) -> tuple[Executable, ...]:
             MoneyFlow.stage,
             high,
             low,
-            # The group's qualifiers as one number: the sum of their distinct bits.
+            # The qualifiers of the group's flows that have an amount, as one
+            # number: the sum of their distinct bits.
             func.sum(
                 distinct(
                     case(
-                        {q.value: bit for q, bit in _QUALIFIER_BITS.items()},
-                        value=MoneyFlow.qualifier,
+                        (
+                            MoneyFlow.amount_minor > 0,
+                            case(
+                                {q.value: bit for q, bit in _QUALIFIER_BITS.items()},
+                                value=MoneyFlow.qualifier,
+                                else_=0,
+                            ),
+                        ),
                         else_=0,
                     )
                 )
@@ -1239,20 +1246,17 @@ def _money_cells(per_currency: dict[str, dict[str, tuple[int, int]]]) -> list[st
     """The money groups of one commitment: per currency (alphabetical, at most
     CSV_CURRENCY_GROUPS), the promise and the payments with their qualifiers.
 
-    The promise is the larger of the pledged and the committed totals, as on
-    the commitment page (`presenters.money_summary`), with that stage's
-    qualifier. A stage with no flow is empty ("none recorded"), not 0.
+    The promise is `totals.promise_stage`'s (the larger of the pledged and the
+    committed totals), as on the commitment page, with that stage's qualifier.
+    A stage with no flow is empty ("none recorded"), not 0.
     """
     cells: list[str] = []
     for currency in sorted(per_currency)[:CSV_CURRENCY_GROUPS]:
         stages = per_currency[currency]
         pledged = stages.get(FlowStage.pledge)
         committed = stages.get(FlowStage.commitment)
-        promise = (
-            committed
-            if pledged is None or (committed is not None and committed[0] > pledged[0])
-            else pledged
-        )
+        chosen = promise_stage(pledged[0] if pledged else None, committed[0] if committed else None)
+        promise = stages[chosen] if chosen else None
         paid = stages.get(FlowStage.disbursement)
         cells += (
             currency,

@@ -18,7 +18,7 @@ from app.models import (
     Review,
     Source,
 )
-from app.services import totals, visibility
+from app.services import actors, totals, visibility
 from app.services.commitments import visible
 
 LIST_LIMIT = 500
@@ -173,8 +173,11 @@ class ActorDetail:
     made_count: int
     received: list[Commitment]
     received_count: int
-    provided_totals: list[totals.StageTotal]
-    received_totals: list[totals.StageTotal]
+    # Counted as /funding?provider= (and receiver=) counts them: with the
+    # actor's sub-units (`included`), by the one totals query.
+    included: list[Actor]
+    provided_totals: list[totals.Total]
+    received_totals: list[totals.Total]
 
 
 def get_actor(
@@ -216,6 +219,16 @@ def get_actor(
         count = session.scalar(select(func.count()).select_from(Commitment).where(*where))
         return rows, count or 0
 
+    # The actor and every actor below it, as the funding report's filters
+    # take them; the page names the sub-units it counts (those a reader may see).
+    family = actors.actor_tree(session).with_descendants(actor_id)
+    included = list(
+        session.scalars(
+            select(Actor)
+            .where(Actor.id.in_(sorted(family - {actor_id})), *_published(Actor, include_drafts))
+            .order_by(Actor.name)
+        )
+    )
     made, made_count = in_role("maker")
     received, received_count = in_role("recipient")
     return ActorDetail(
@@ -225,8 +238,9 @@ def get_actor(
         made_count=made_count,
         received=received,
         received_count=received_count,
-        provided_totals=totals.flow_totals(session, where=[MoneyFlow.provider_id == actor_id]),
-        received_totals=totals.flow_totals(session, where=[MoneyFlow.receiver_id == actor_id]),
+        included=included,
+        provided_totals=totals.flow_totals(session, totals.FlowScope(provider_ids=family)),
+        received_totals=totals.flow_totals(session, totals.FlowScope(receiver_ids=family)),
     )
 
 

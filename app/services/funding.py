@@ -1,20 +1,21 @@
 """The funding report: who gave how much to whom, per currency, stage and year.
 
-One function, `funding_report`, computes everything the page, its CSV and
-the `pledges report funding` command show. The counting rules are in the
-README ("Counting rules for funding totals") and in the docstrings below.
+One function, `funding_report`, computes everything the page, its CSV, the
+API and the `pledges report funding` command show. The counting rules are in
+the README ("Counting rules for funding totals") and in the docstrings below.
 
-Totals are summed in Python over integer minor units, exactly: each flow's
-year depends on its provider's fiscal-year convention (inherited from parent
-actors) and on its period, which is simpler to state and test here than in
-SQL, and the page lists the flows behind every figure anyway. The list
-comes a page at a time (`FlowPaging`, `FlowPage`): the totals, counts and
-charts always cover every matching flow, whatever the page.
+The database does the arithmetic: `totals.grouped_sums` (the query behind
+every total on the site) sums the matching flows exactly, grouped by the
+year each counts in (`bucket_sql`: calendar or the provider's fiscal year,
+of its period, value date or announcement), currency, stage and qualifier.
+Python only arranges those few hundred sums into rows, converts them into a
+reporting currency (exact fractions, one rate per currency and value date)
+and formats them. The flows behind the figures are read a page at a time
+(`FlowPaging`, `FlowPage`), only for the figures the page shows.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import functools
 import re
@@ -23,20 +24,36 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from operator import itemgetter
-from typing import Final, TypeAlias
+from operator import attrgetter
+from typing import Any, Final, Protocol, TypeAlias
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    FunctionElement,
+    Integer,
+    and_,
+    case,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from app import errors, money, periods
 from app.models import MAX_ID, Actor, Citation, Commitment, MoneyFlow
-from app.services import actors, derived, visibility
+from app.services import actors, derived, totals, visibility
 from app.services.browse import BadQuery, Cursor, decode_cursor, encode_cursor
 from app.services.commitments import visible
 from app.services.conversion import Conversion, RateBook, RateUsed, round_to_minor
-from app.vocab import AmountQualifier, FlowStage, combined_qualifier
+from app.services.totals import FlowScope, GroupSum, Total, total_qualifier
+from app.vocab import AmountQualifier, FlowStage
 
 STAGE_LABELS: Final = {
     FlowStage.pledge: "pledged",
@@ -249,6 +266,9 @@ def _token_sort(basis: Basis) -> str:
     return f"funding-flows:{basis.value}"
 
 
+# Cached: a report's page links every figure (hundreds) to its place, and the
+# same figures come back on every request; the token of a key never changes.
+@functools.lru_cache(maxsize=16384)
 def page_token(key: FlowKey, *, secret: str, basis: Basis) -> str:
     """A signed, URL-safe token for a place in the listing (what `after`/`before` carry)."""
     section, start, end, label, currency, stage, value_date, flow_id = key
@@ -321,9 +341,6 @@ def group_start(bucket: Bucket, currency: str, stage: FlowStage) -> FlowKey:
             _LOW, 0)  # fmt: skip
 
 
-# ------------------------------------------------------------ actors
-
-
 # ------------------------------------------------------------ buckets
 
 
@@ -341,128 +358,190 @@ class Bucket:
         return f"{self.start.isoformat()}_{self.end.isoformat()}"
 
 
-@functools.lru_cache(maxsize=65536)
-def _year_of(d: dt.date, basis: Basis, fy_month: int) -> periods.Period:
-    # Cached: a report attributes every flow, and many share a date.
-    if basis is Basis.calendar_year:
-        return periods.Period.year(d.year)
-    return periods.fiscal_year_of(d, fy_month)
+@functools.lru_cache(maxsize=4096)
+def bucket_of(basis: Basis, fy_month: int, first_year: int, last_year: int) -> Bucket:
+    """The bucket of a flow whose first and last days fall in these reporting years.
 
+    A year is named by the calendar year it starts in: with April years,
+    2020 is FY2020-21. `fy_month` is the provider's (inherited) fiscal start
+    month; calendar years ignore it.
+    """
 
-@functools.lru_cache(maxsize=65536)
-def _bucket(first: dt.date, last: dt.date, basis: Basis, fy_month: int) -> Bucket:
-    a = _year_of(first, basis, fy_month)
-    b = a if first == last else _year_of(last, basis, fy_month)
+    def year(start_year: int) -> periods.Period:
+        if basis is Basis.calendar_year:
+            return periods.Period.year(start_year)
+        return periods.Period.fiscal_year(start_year, fy_month)
+
+    a = year(first_year)
+    b = a if first_year == last_year else year(last_year)
     assert a.start is not None
     assert a.end is not None
     assert b.end is not None
     if a == b:
-        bucket = Bucket(a.start, a.end, a.label)
-    else:
-        bucket = Bucket(a.start, b.end, f"{a.label}–{b.label}", spans=True)
-    # One object per distinct bucket: the report groups and sorts tens of
-    # thousands of flows by bucket, and identical objects compare by identity
-    # instead of through the dataclass's field-by-field __eq__.
-    return _BUCKETS.setdefault(bucket, bucket)
+        return Bucket(a.start, a.end, a.label)
+    return Bucket(a.start, b.end, f"{a.label}–{b.label}", spans=True)
 
 
-_BUCKETS: dict[Bucket, Bucket] = {}
+# The year a flow counts in, in SQL (README, "Which year a flow counts in"):
+#
+# 1. A flow with a closed period counts in the year (calendar, or the
+#    provider's fiscal year) that contains the whole period. A period covering
+#    several years is never apportioned: it counts in a bucket spanning them
+#    ("FY2022-23–FY2023-24").
+# 2. Otherwise it counts in the year of its value date, else of its
+#    commitment's announcement.
+# The conversion date is the value date, else the period's start, else the
+# announcement date.
+#
+# Dates are ISO text on SQLite and dates on PostgreSQL: `_year_of` and
+# `_month_of` read their parts on either.
 
 
-@dataclass(slots=True)
-class FlowFacts:
-    """What the totals need of one flow: read as plain columns, no ORM objects."""
+class _DatePart(FunctionElement[int]):
+    type = Integer()
+    inherit_cache = True
 
-    id: int
-    commitment_id: int
-    stage: FlowStage
-    amount_minor: int
-    currency: str
-    qualifier: str
-    value_on: dt.date | None
-    period_start_on: dt.date | None
-    period_end_on: dt.date | None
-    provider_id: int | None
-    announced_on: dt.date
-    status: str
-    bucket: Bucket | None = None
-    attributed_by: str = ""
-    value_date: dt.date | None = None
-    # Set when converting: one unit of the flow's currency in the reporting currency.
-    factor: Fraction | None = None
-    legs: tuple[RateUsed, ...] = ()
-    target: str | None = None
+
+class _year_of(_DatePart):
+    name = "year_of"
+    inherit_cache = True
+
+
+class _month_of(_DatePart):
+    name = "month_of"
+    inherit_cache = True
+
+
+@compiles(_year_of)
+def _year_default(element: _year_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(YEAR FROM {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(_month_of)
+def _month_default(element: _month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(MONTH FROM {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(_year_of, "sqlite")
+def _year_sqlite(element: _year_of, compiler: SQLCompiler, **kw: Any) -> str:
+    # 'YYYY-MM-DD': slicing the text is several times cheaper than strftime().
+    return f"CAST(substr({compiler.process(element.clauses, **kw)}, 1, 4) AS INTEGER)"
+
+
+@compiles(_month_of, "sqlite")
+def _month_sqlite(element: _month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(substr({compiler.process(element.clauses, **kw)}, 6, 2) AS INTEGER)"
+
+
+_HAS_PERIOD: Final = and_(
+    MoneyFlow.period_start_on.is_not(None), MoneyFlow.period_end_on.is_not(None)
+)
+
+
+def value_date_sql() -> ColumnElement[dt.date]:
+    """The date a flow is converted at: value date, else period start, else announcement."""
+    return type_coerce(
+        func.coalesce(MoneyFlow.value_on, MoneyFlow.period_start_on, Commitment.announced_on),
+        Date,
+    )
+
+
+def attributed_by_sql() -> ColumnElement[str]:
+    """Which date decided the year: "period", "value date" or "announcement date"."""
+    return case(
+        (_HAS_PERIOD, literal("period")),
+        (MoneyFlow.value_on.is_not(None), literal("value date")),
+        else_=literal("announcement date"),
+    )
+
+
+@dataclass(frozen=True)
+class BucketSql:
+    """The SQL of a flow's bucket: its provider's fiscal month and the first and last year."""
+
+    fy_month: ColumnElement[int]
+    first_year: ColumnElement[int]
+    last_year: ColumnElement[int]
 
     @property
-    def conversion(self) -> Conversion | None:
-        if self.factor is None or self.target is None:
-            return None
-        amount = Fraction(self.amount_minor, 10 ** money.currency_exponent(self.currency))
-        return Conversion(amount * self.factor, self.target, self.value_date, self.legs)
+    def keys(self) -> list[ColumnElement[int]]:
+        return [self.fy_month, self.first_year, self.last_year]
+
+    def equals(self, fy_month: int, first_year: int, last_year: int) -> list[ColumnElement[bool]]:
+        return [
+            self.fy_month == fy_month,
+            self.first_year == first_year,
+            self.last_year == last_year,
+        ]
 
 
-def attribute(facts: FlowFacts, basis: Basis, fy_month: int) -> None:
-    """Set the year a flow counts in, how it was decided, and the date used for conversion.
+def bucket_sql(basis: Basis, tree: actors.ActorTree) -> BucketSql:
+    """The bucket keys of `bucket_of` as SQL over MoneyFlow and its Commitment.
 
-    1. A flow with a closed period counts in the year (calendar, or the
-       provider's fiscal year) that contains the whole period. A period
-       covering several years is never apportioned: it counts in a bucket
-       labelled with the span ("FY2022-23–FY2023-24").
-    2. Otherwise it counts in the year of its value date, then of its
-       commitment's announcement.
-    The conversion date is the value date, else the period's start, else the
-    announcement date.
+    Each provider's fiscal month is inherited up the actor tree: it is worked
+    out here, in Python, for the few hundred actors, and handed to the
+    database as one CASE over provider ids (one IN list per month), so no
+    report fact is stored and none can go stale.
     """
-    start, end = facts.period_start_on, facts.period_end_on
-    facts.value_date = facts.value_on or start or facts.announced_on
-    if start is not None and end is not None:
-        facts.bucket = _bucket(start, end, basis, fy_month)
-        facts.attributed_by = (
-            "period covers several years; not split" if facts.bucket.spans else "period"
+    single = func.coalesce(MoneyFlow.value_on, Commitment.announced_on)
+    first = case((_HAS_PERIOD, MoneyFlow.period_start_on), else_=single)
+    last = case((_HAS_PERIOD, MoneyFlow.period_end_on), else_=single)
+    if basis is Basis.calendar_year:
+        return BucketSql(literal(1, Integer), _year_of(first), _year_of(last))
+    by_month: dict[int, list[int]] = {}
+    for actor_id in tree.parent:
+        month = tree.fiscal_month(actor_id)
+        if month != 1:
+            by_month.setdefault(month, []).append(actor_id)
+    fy_month: ColumnElement[int] = (
+        case(
+            *(
+                (MoneyFlow.provider_id.in_(sorted(ids)), literal(month, Integer))
+                for month, ids in sorted(by_month.items())
+            ),
+            else_=literal(1, Integer),
         )
-    elif facts.value_on is not None:
-        facts.bucket = _bucket(facts.value_on, facts.value_on, basis, fy_month)
-        facts.attributed_by = "value date"
-    else:
-        facts.bucket = _bucket(facts.announced_on, facts.announced_on, basis, fy_month)
-        facts.attributed_by = "announcement date"
+        if by_month
+        else literal(1, Integer)
+    )
+
+    def start_year(d: ColumnElement[Any]) -> ColumnElement[int]:
+        # The fiscal year starting in year y runs from month m of y to month m-1 of y+1.
+        return _year_of(d) - case((_month_of(d) < fy_month, 1), else_=0)
+
+    return BucketSql(fy_month, start_year(first), start_year(last))
 
 
 # ------------------------------------------------------------ results
 
+Cell: TypeAlias = Total
+"""The total of one stage in one currency (and one year): `totals.Total`."""
+
 
 @dataclass
 class FlowLine:
-    """One listed flow: its facts, the flow with its quotes, and what replaced it."""
+    """One listed flow: the flow with its quotes, where it counts, and what replaced it."""
 
-    facts: FlowFacts
     flow: MoneyFlow
+    bucket: Bucket
+    value_date: dt.date
+    how: str  # which date decided the year
+    conversion: Conversion | None = None
     superseded_by: Commitment | None = None
 
     @property
-    def bucket(self) -> Bucket:
-        assert self.facts.bucket is not None
-        return self.facts.bucket
-
-    @property
     def attributed_by(self) -> str:
-        return self.facts.attributed_by
-
-    @property
-    def value_date(self) -> dt.date | None:
-        return self.facts.value_date
-
-    @property
-    def conversion(self) -> Conversion | None:
-        return self.facts.conversion
+        if self.how == "period" and self.bucket.spans:
+            return "period covers several years; not split"
+        return self.how
 
     @property
     def stage(self) -> FlowStage:
-        return self.facts.stage
+        return FlowStage(self.flow.stage)
 
     @property
     def anchor(self) -> str:
-        return cell_anchor(self.facts.bucket, self.facts.currency, self.facts.stage)
+        return cell_anchor(self.bucket, self.flow.currency, self.stage)
 
 
 def cell_anchor(bucket: Bucket | None, currency: str, stage: FlowStage) -> str:
@@ -471,85 +550,51 @@ def cell_anchor(bucket: Bucket | None, currency: str, stage: FlowStage) -> str:
 
 
 @dataclass
-class Cell:
-    """The total of one stage in one currency (and one year): exact minor units."""
-
-    currency: str
-    stage: FlowStage
-    minor: int = 0
-    by_qualifier: dict[str, int] = field(default_factory=dict)
-    flows: list[FlowFacts] = field(default_factory=list)
-
-    def add(self, facts: FlowFacts) -> None:
-        self.minor += facts.amount_minor
-        self.by_qualifier[facts.qualifier] = (
-            self.by_qualifier.get(facts.qualifier, 0) + facts.amount_minor
-        )
-        self.flows.append(facts)
-
-    @property
-    def amount(self) -> Decimal:
-        return money.from_minor_units(self.minor, self.currency)
-
-    def part(self, qualifier: str) -> Decimal:
-        return money.from_minor_units(self.by_qualifier.get(qualifier, 0), self.currency)
-
-    @property
-    def qualifier(self) -> str:
-        """What the total is: exact, approximately, up_to (a ceiling), at_least, or mixed."""
-        return _total_qualifier({k for k, v in self.by_qualifier.items() if v}, False)
-
-    @property
-    def flow_ids(self) -> list[int]:
-        return [f.id for f in self.flows]
-
-    @property
-    def approximate(self) -> bool:
-        return bool(self.by_qualifier.get(AmountQualifier.approximately))
-
-
-def _total_qualifier(qualifiers: set[str], approximate: bool) -> str:
-    """The rule of the commitment page (`combined_qualifier`); a converted
-    total is at least approximate, whatever its flows say."""
-    return combined_qualifier(
-        qualifiers | {AmountQualifier.approximately} if approximate else qualifiers
-    )
-
-
-@dataclass
 class ConvertedCell:
     """One stage's total converted into the reporting currency (approximate)."""
 
     currency: str
     stage: FlowStage
-    converted: int = 0
-    missing: int = 0
+    converted: int = 0  # flows converted
+    missing: int = 0  # flows without a usable rate, left out of the amount
+    flow_count: int = 0
+    flow_ids: list[int] = field(default_factory=list)
     legs: set[RateUsed] = field(default_factory=set)
-    qualifiers: set[str] = field(default_factory=set)
-    flows: list[FlowFacts] = field(default_factory=list)
+    # Minor units of the converted flows per qualifier (whatever their currency:
+    # only whether a part is there matters, see `totals.total_qualifier`).
+    parts: dict[str, int] = field(default_factory=dict)
     # Minor units summed per (currency, factor): Σ aᵢ·f = f·Σ aᵢ, exactly, with
     # one Fraction product per distinct rate instead of one per flow.
-    parts: dict[tuple[str, Fraction], int] = field(default_factory=dict)
+    sums: dict[tuple[str, Fraction], int] = field(default_factory=dict)
 
-    def add(self, facts: FlowFacts) -> None:
-        self.flows.append(facts)
-        if facts.factor is None:
-            self.missing += 1
+    def add(
+        self,
+        group: GroupSum,
+        found: tuple[Fraction, tuple[RateUsed, ...]] | None,
+    ) -> None:
+        self.flow_count += group.count
+        self.flow_ids.extend(group.ids)
+        if found is None:
+            self.missing += group.count
             return
-        key = (facts.currency, facts.factor)
-        self.parts[key] = self.parts.get(key, 0) + facts.amount_minor
-        self.converted += 1
-        self.legs.update(facts.legs)
-        if facts.qualifier != AmountQualifier.exact:
-            self.qualifiers.add(facts.qualifier)
+        factor, legs = found
+        key = (group.currency, factor)
+        self.sums[key] = self.sums.get(key, 0) + group.minor
+        self.converted += group.count
+        self.legs.update(legs)
+        self.parts[group.qualifier] = self.parts.get(group.qualifier, 0) + group.minor
+
+    @property
+    def flows(self) -> int:
+        return self.flow_count
 
     @property
     def amount(self) -> Fraction:
-        exponents = {cur: 10 ** money.currency_exponent(cur) for cur, _ in self.parts}
+        exponents = {cur: 10 ** money.currency_exponent(cur) for cur, _ in self.sums}
         return sum(
             (
                 Fraction(minor, exponents[cur]) * factor
-                for (cur, factor), minor in self.parts.items()
+                for (cur, factor), minor in self.sums.items()
             ),
             Fraction(0),
         )
@@ -560,19 +605,21 @@ class ConvertedCell:
 
     @property
     def approximate(self) -> bool:
-        return bool(self.legs) or AmountQualifier.approximately in self.qualifiers
+        return bool(self.legs) or bool(self.parts.get(AmountQualifier.approximately))
+
+    @property
+    def stated_qualifier(self) -> str:
+        """What the amounts as stated make of the figure (a ceiling, a floor…), before
+        converting: the page puts "≈" for the conversion beside it."""
+        return total_qualifier(self.parts)
 
     @property
     def is_ceiling(self) -> bool:
-        return AmountQualifier.up_to in self.qualifiers
+        return self.stated_qualifier in (AmountQualifier.up_to, "mixed")
 
     @property
     def qualifier(self) -> str:
-        return _total_qualifier(self.qualifiers, self.approximate)
-
-    @property
-    def flow_ids(self) -> list[int]:
-        return [f.id for f in self.flows]
+        return total_qualifier(self.parts, converted=self.approximate)
 
     @property
     def rate_dates(self) -> list[dt.date]:
@@ -589,7 +636,7 @@ class Row:
 
     bucket: Bucket | None  # None: all years together
     currency: str
-    cells: dict[FlowStage, Cell]
+    cells: dict[FlowStage, Total]
 
 
 @dataclass
@@ -660,166 +707,167 @@ class FundingReport:
         return groups
 
 
-def _new_cells(currency: str) -> dict[FlowStage, Cell]:
-    return {stage: Cell(currency, stage) for stage in FlowStage}
+def _new_cells(currency: str) -> dict[FlowStage, Total]:
+    return {stage: Total(currency, stage) for stage in FlowStage}
 
 
-_STAGE_ORDER: Final = {stage: i for i, stage in enumerate(FlowStage)}
+_STAGE_ORDER: Final = totals.STAGE_ORDER
+
+
+def report_scope(query: FundingQuery, tree: actors.ActorTree) -> FlowScope:
+    """The flows the report counts (and lists as superseded): `totals.FlowScope`.
+
+    A provider or receiver includes its sub-units, as on an actor's page.
+    """
+    return FlowScope(
+        provider_ids=tree.with_descendants(query.provider.id) if query.provider else None,
+        receiver_ids=tree.with_descendants(query.receiver.id) if query.receiver else None,
+        stage=query.stage,
+        currency=query.currency,
+        with_superseded=True,
+    )
+
+
+@dataclass(frozen=True)
+class _Figure:
+    """One figure's flows: a bucket, currency and stage, counted or superseded."""
+
+    place: tuple[int, dt.date, dt.date, str, str, int]  # FlowKey without date and id
+    bucket: Bucket
+    sql_keys: tuple[int, int, int]  # BucketSql values
+    currency: str
+    stage: FlowStage
+    count: int
 
 
 def funding_report(
-    session: Session, query: FundingQuery, *, paging: FlowPaging | None = FlowPaging()
+    session: Session,
+    query: FundingQuery,
+    *,
+    paging: FlowPaging | None = FlowPaging(),
+    flow_ids: bool = False,
 ) -> FundingReport:
     """Compute the report for `query` (see the module docstring and the README).
 
-    Totals, counts and charts are computed from plain column values of every
-    matching flow, whatever page is listed; full flows with their quotes are
-    loaded only for the one page of flows `paging` asks for (none if None).
+    The database sums every matching flow per year, currency, stage and
+    qualifier (`totals.grouped_sums`, with `bucket_sql` for the years); Python
+    arranges the sums. Flows are loaded, with their quotes, only for the one
+    page of the listing that `paging` asks for (none if None). With
+    `flow_ids`, each figure also lists the ids of its flows (the CSV and API).
     """
     tree = actors.actor_tree(session)
-    conditions: list[ColumnElement[bool]] = list(visible(include_drafts=False))
-    if query.provider is not None:
-        conditions.append(MoneyFlow.provider_id.in_(tree.with_descendants(query.provider.id)))
-    if query.receiver is not None:
-        conditions.append(MoneyFlow.receiver_id.in_(tree.with_descendants(query.receiver.id)))
-    if query.stage is not None:
-        conditions.append(MoneyFlow.stage == query.stage.value)
-    if query.currency is not None:
-        conditions.append(MoneyFlow.currency == query.currency)
-    rows_ = session.execute(
-        select(
-            MoneyFlow.id,
-            MoneyFlow.commitment_id,
-            MoneyFlow.stage,
-            MoneyFlow.amount_minor,
-            MoneyFlow.currency,
-            MoneyFlow.qualifier,
-            MoneyFlow.value_on,
-            MoneyFlow.period_start_on,
-            MoneyFlow.period_end_on,
-            MoneyFlow.provider_id,
-            Commitment.announced_on,
-            Commitment.status,
-            derived.counted_in_totals_sql(),
-        )
-        .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
-        .where(*conditions)
-        .order_by(MoneyFlow.value_on, MoneyFlow.id)
-    ).all()
+    scope = report_scope(query, tree)
+    buckets = bucket_sql(query.basis, tree)
+    keys: list[ColumnElement[Any]] = list(buckets.keys)
+    if query.convert_to is not None:
+        keys.append(value_date_sql())
+    version = totals.data_version(session)
+    # The keys depend on the basis, on conversion and on the actor tree (its
+    # fiscal months), which the data version covers.
+    keys_id = ("funding", query.basis, query.convert_to is not None)
+    groups = totals.grouped_sums(
+        session, scope, keys=keys, ids=flow_ids, version=version, keys_id=keys_id
+    )
 
-    # What replaced each superseded commitment (to name it beside its flows).
-    successor_of: dict[int, int] = {
-        old: new
-        for new, old in session.execute(
-            select(Commitment.id, Commitment.supersedes_id).where(
-                Commitment.supersedes_id.is_not(None), *visible(include_drafts=False)
-            )
-        )
-        if old is not None
-    }
-
-    counted: list[FlowFacts] = []
-    excluded: list[FlowFacts] = []
-    fy_months: dict[int | None, int] = {}
-    stages = {stage.value: stage for stage in FlowStage}
-    for row in rows_:
-        (fid, cid, stage, minor, currency, qualifier, value_on, p_start, p_end, provider_id,
-         announced_on, status, counts) = row  # fmt: skip
-        facts = FlowFacts(
-            fid, cid, stages[stage], minor, currency, qualifier, value_on, p_start, p_end,
-            provider_id, announced_on, status,
-        )  # fmt: skip
-        if facts.provider_id not in fy_months:
-            fy_months[facts.provider_id] = tree.fiscal_month(facts.provider_id)
-        attribute(facts, query.basis, fy_months[facts.provider_id])
-        bucket = facts.bucket
-        assert bucket is not None
+    # Each group's bucket; the period keeps whole years within it.
+    kept: list[tuple[Bucket, GroupSum]] = []
+    for group in groups:
+        month, first_year, last_year = group.keys[:3]
+        bucket = bucket_of(query.basis, int(month), int(first_year), int(last_year))
         if query.period is not None and not (
             (query.period.start is None or bucket.start >= query.period.start)
             and (query.period.end is None or bucket.end <= query.period.end)
         ):
             continue
-        if not counts:  # a promise of a superseded commitment
-            excluded.append(facts)
-        else:
-            counted.append(facts)
+        kept.append((bucket, group))
 
-    # Conversion, once per flow, with rates loaded in one query.
+    by_row: dict[tuple[Bucket, str], dict[FlowStage, Total]] = {}
+    figures: dict[tuple[int, Bucket, str, FlowStage], list[Any]] = {}
+    for bucket, group in kept:
+        section = COUNTED if group.counted else SUPERSEDED
+        figure = figures.setdefault(
+            (section, bucket, group.currency, group.stage), [group.keys[:3], 0]
+        )
+        figure[1] += group.count
+        if group.counted:
+            key = (bucket, group.currency)
+            if key not in by_row:
+                by_row[key] = _new_cells(group.currency)
+            by_row[key][group.stage].add(group.qualifier, group.minor, group.count, group.ids)
+    for cells in by_row.values():
+        for cell in cells.values():
+            cell.flow_ids.sort()
+    rows = [Row(b, cur, cells) for (b, cur), cells in sorted(by_row.items())]
+    all_years: dict[str, dict[FlowStage, Total]] = {}
+    for total in totals.totals_of(group for _, group in kept):
+        all_years.setdefault(total.currency, _new_cells(total.currency))[total.stage] = total
+    totals_rows = [Row(None, cur, cells) for cur, cells in sorted(all_years.items())]
+
+    book: RateBook | None = None
+    converted_rows: list[ConvertedRow] = []
+    converted_total: ConvertedRow | None = None
     legs: set[RateUsed] = set()
     if query.convert_to is not None:
-        every = counted + excluded
-        dates = [f.value_date for f in every if f.value_date is not None]
+        target = query.convert_to
+        dates = [group.keys[3] for _, group in kept]
         if dates:
             book = RateBook(
                 session,
-                {f.currency for f in every} | {query.convert_to},
+                {group.currency for _, group in kept} | {target},
                 first_on=min(dates),
                 last_on=max(dates),
                 source=query.rate_source,
             )
-            for f in every:
-                if f.value_date is not None:
-                    found = book.factor(f.currency, query.convert_to, f.value_date)
-                    if found is not None:
-                        f.factor, f.legs, f.target = found[0], found[1], query.convert_to
-        for f in counted:
-            legs.update(f.legs)
-
-    by_row: dict[tuple[Bucket, str], dict[FlowStage, Cell]] = {}
-    by_currency: dict[str, dict[FlowStage, Cell]] = {}
-    for f in counted:
-        assert f.bucket is not None
-        key = (f.bucket, f.currency)
-        if key not in by_row:
-            by_row[key] = _new_cells(f.currency)
-        if f.currency not in by_currency:
-            by_currency[f.currency] = _new_cells(f.currency)
-        by_row[key][f.stage].add(f)
-        by_currency[f.currency][f.stage].add(f)
-    rows = [Row(b, cur, cells) for (b, cur), cells in sorted(by_row.items())]
-    totals = [Row(None, cur, cells) for cur, cells in sorted(by_currency.items())]
-
-    converted_rows: list[ConvertedRow] = []
-    converted_total: ConvertedRow | None = None
-    if query.convert_to is not None:
-        target = query.convert_to
         per_bucket: dict[Bucket, dict[FlowStage, ConvertedCell]] = {}
         overall = {stage: ConvertedCell(target, stage) for stage in FlowStage}
-        for f in counted:
-            assert f.bucket is not None
-            if f.bucket not in per_bucket:
-                per_bucket[f.bucket] = {stage: ConvertedCell(target, stage) for stage in FlowStage}
-            per_bucket[f.bucket][f.stage].add(f)
-            overall[f.stage].add(f)
+        for bucket, group in kept:
+            if not group.counted:
+                continue
+            assert book is not None
+            found = book.factor(group.currency, target, group.keys[3])
+            if bucket not in per_bucket:
+                per_bucket[bucket] = {stage: ConvertedCell(target, stage) for stage in FlowStage}
+            per_bucket[bucket][group.stage].add(group, found)
+            overall[group.stage].add(group, found)
+            if found is not None:
+                legs.update(found[1])
+        for crow in [*per_bucket.values(), overall]:
+            for ccell in crow.values():
+                ccell.flow_ids.sort()
         converted_rows = [ConvertedRow(b, c) for b, c in sorted(per_bucket.items())]
         converted_total = ConvertedRow(None, overall)
 
+    listing = sorted(
+        (
+            _Figure(
+                (section, bucket.start, bucket.end, bucket.label, currency, _STAGE_ORDER[stage]),
+                bucket,
+                tuple(sql_keys),
+                currency,
+                stage,
+                count,
+            )
+            for (section, bucket, currency, stage), (sql_keys, count) in figures.items()
+        ),
+        key=attrgetter("place"),
+    )
     lines: list[FlowLine] = []
     excluded_lines: list[FlowLine] = []
     page: FlowPage | None = None
     if paging is not None:
-        listed, page = _flow_page(_listing(rows, excluded), paging)
-        loaded = _load_flows(session, [f.id for _, f in listed])
-        superseded = [f for place, f in listed if place[0] == SUPERSEDED]
-        successors = _load_commitments(
-            session,
-            {successor_of[f.commitment_id] for f in superseded if f.commitment_id in successor_of},
-        )
-        lines = [FlowLine(f, loaded[f.id]) for place, f in listed if place[0] == COUNTED]
-        excluded_lines = [
-            FlowLine(f, loaded[f.id], successors.get(successor_of.get(f.commitment_id, 0)))
-            for f in superseded
-        ]
+        source = _SqlFlows(session, scope, buckets, version, query.basis)
+        listed, page = flow_page(listing, paging, source)
+        lines, excluded_lines = _lines(session, listed, book, query.convert_to)
 
     return FundingReport(
         query=query,
         rows=rows,
-        totals=totals,
+        totals=totals_rows,
         converted_rows=converted_rows,
         converted_total=converted_total,
-        flow_count=len(counted),
+        flow_count=sum(f.count for f in listing if f.place[0] == COUNTED),
         lines=lines,
-        excluded_count=len(excluded),
+        excluded_count=sum(f.count for f in listing if f.place[0] == SUPERSEDED),
         excluded=excluded_lines,
         legs=sorted(legs),
         charts=_charts(rows, converted_rows, query.convert_to),
@@ -827,90 +875,168 @@ def funding_report(
     )
 
 
-# A figure's place in the listing: FlowKey without the flow's value date and id.
-_Figure: TypeAlias = tuple[int, dt.date, dt.date, str, str, int]
+# ------------------------------------------------------------ the listing
+
+# A flow's place within its figure, and what the listing needs of it.
+_Within: TypeAlias = tuple[dt.date, int]
 
 
-def _listing(rows: list[Row], excluded: list[FlowFacts]) -> list[tuple[_Figure, list[FlowFacts]]]:
-    """The listing as figures in order, each with its flows (not yet in order).
+@dataclass(frozen=True, slots=True)
+class Listed:
+    figure: _Figure
+    value_date: dt.date
+    flow_id: int
+    how: str
 
-    Counted flows come grouped already, in the cells of the per-year rows;
-    only the superseded ones are grouped here.
-    """
-    groups: list[tuple[_Figure, list[FlowFacts]]] = []
-    for row in rows:
-        assert row.bucket is not None
-        b = row.bucket
-        for stage, cell in row.cells.items():
-            if cell.flows:
-                figure = (COUNTED, b.start, b.end, b.label, row.currency, _STAGE_ORDER[stage])
-                groups.append((figure, cell.flows))
-    superseded: dict[_Figure, list[FlowFacts]] = {}
-    for f in excluded:
-        bucket = f.bucket
-        assert bucket is not None
-        figure = (SUPERSEDED, bucket.start, bucket.end, bucket.label, f.currency,
-                  _STAGE_ORDER[f.stage])  # fmt: skip
-        superseded.setdefault(figure, []).append(f)
-    groups += superseded.items()
-    groups.sort(key=itemgetter(0))
-    return groups
+    @property
+    def key(self) -> FlowKey:
+        return (*self.figure.place, self.value_date, self.flow_id)
 
 
-def _within(f: FlowFacts) -> tuple[dt.date, int]:
-    """A flow's order within its figure."""
-    assert f.value_date is not None
-    return f.value_date, f.id
+class FlowSource(Protocol):
+    """The flows of each figure, in order (value date, id): the database, or a test's list."""
+
+    def take(
+        self, figure: _Figure, place: _Within | None, *, limit: int, backwards: bool
+    ) -> list[Listed]:
+        """The first `limit` flows after `place` (all if None), in order; `backwards`:
+        the last `limit` flows before `place` (up to the end if None), in order."""
+
+    def count_before(self, figure: _Figure, place: _Within, *, inclusive: bool) -> int:
+        """How many of the figure's flows come before `place` (or at it, if inclusive)."""
 
 
-def _flow_page(
-    groups: list[tuple[_Figure, list[FlowFacts]]], paging: FlowPaging
-) -> tuple[list[tuple[FlowKey, FlowFacts]], FlowPage]:
+class _SqlFlows:
+    """A figure's flows, read a page at a time from the database."""
+
+    def __init__(
+        self,
+        session: Session,
+        scope: FlowScope,
+        buckets: BucketSql,
+        version: tuple[Any, ...],
+        basis: Basis,
+    ) -> None:
+        self.session = session
+        self.scope = scope
+        self.buckets = buckets
+        self.value_date = value_date_sql()
+        # Pages are read again and again (page one above all): cached like the
+        # sums, under what identifies the statement (the buckets' SQL follows
+        # from the basis and the actor tree, which the data version covers).
+        self.version = version
+        self.ident = ("flows", basis, scope.cache_key(session))
+
+    def _where(self, figure: _Figure) -> list[ColumnElement[bool]]:
+        counted = derived.counted_in_totals_sql()
+        return [
+            *self.scope.conditions(),
+            counted if figure.place[0] == COUNTED else not_(counted),
+            MoneyFlow.currency == figure.currency,
+            MoneyFlow.stage == figure.stage.value,
+            *self.buckets.equals(*figure.sql_keys),
+        ]
+
+    def _after(self, place: _Within, inclusive: bool = False) -> ColumnElement[bool]:
+        day, flow_id = place
+        last = MoneyFlow.id >= flow_id if inclusive else MoneyFlow.id > flow_id
+        return or_(self.value_date > day, and_(self.value_date == day, last))
+
+    def take(
+        self, figure: _Figure, place: _Within | None, *, limit: int, backwards: bool
+    ) -> list[Listed]:
+        def read() -> list[tuple[dt.date, int, str]]:
+            where = self._where(figure)
+            if place is not None:
+                where.append(
+                    not_(self._after(place, inclusive=True)) if backwards else self._after(place)
+                )
+            order = (
+                [self.value_date.desc(), MoneyFlow.id.desc()]
+                if backwards
+                else [self.value_date, MoneyFlow.id]
+            )
+            statement = (
+                select(self.value_date, MoneyFlow.id, attributed_by_sql())
+                .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
+                .where(*where)
+                .order_by(*order)
+                .limit(limit)
+            )
+            return [(row[0], row[1], row[2]) for row in self.session.execute(statement)]
+
+        key = (*self.ident, "take", figure.place, figure.sql_keys, place, limit, backwards)
+        rows = totals.cached(self.version, key, read)
+        found = [Listed(figure, day, flow_id, how) for day, flow_id, how in rows]
+        return found[::-1] if backwards else found
+
+    def count_before(self, figure: _Figure, place: _Within, *, inclusive: bool) -> int:
+        def count() -> int:
+            where = [*self._where(figure), not_(self._after(place, inclusive=not inclusive))]
+            statement = (
+                select(func.count())
+                .select_from(MoneyFlow)
+                .join(Commitment, Commitment.id == MoneyFlow.commitment_id)
+                .where(*where)
+            )
+            return int(self.session.scalar(statement) or 0)
+
+        key = (*self.ident, "count", figure.place, figure.sql_keys, place, inclusive)
+        return totals.cached(self.version, key, count)
+
+
+def flow_page(
+    figures: list[_Figure], paging: FlowPaging, source: FlowSource
+) -> tuple[list[Listed], FlowPage]:
     """One page of the listing, and where it sits.
 
-    The report already holds every matching flow, grouped by figure, so the
-    page is picked here rather than in SQL: figures wholly before (or after)
-    the page are counted, not sorted; only the figures the page touches are
-    put in order. A page of a report of 100,000 flows costs a few milliseconds.
+    Each figure's count is known from the totals, so figures wholly before (or
+    after) the page are counted, not read: only the figures the page touches
+    are read, `size` flows at most, in order, from where the page starts.
     """
     size = paging.size
-    total = sum(len(flows) for _, flows in groups)
+    total = sum(f.count for f in figures)
     backwards = paging.before is not None
     boundary = paging.before if backwards else paging.after
-    # (figure, its flows in order, index of the first or last one taken)
-    taken: list[tuple[_Figure, list[FlowFacts], int, int]] = []
+    # (flows taken in order, index of the first taken, index after the last, figure size)
+    taken: list[tuple[list[Listed], int, int, int]] = []
     skipped = 0  # flows before the page (forwards) or after it (backwards)
     wanted = size
-    for figure, flows in reversed(groups) if backwards else groups:
+    for figure in reversed(figures) if backwards else figures:
         if not wanted:
             break
-        if boundary is not None:
-            edge = boundary[:6]
-            if (figure > edge) if backwards else (figure < edge):
-                skipped += len(flows)
-                continue
-        ordered = sorted(flows, key=_within)
-        lo, hi = 0, len(ordered)
-        if boundary is not None and figure == boundary[:6]:
+        edge = boundary[:6] if boundary is not None else None
+        if edge is not None and ((figure.place > edge) if backwards else (figure.place < edge)):
+            skipped += figure.count
+            continue
+        place: _Within | None = None
+        if boundary is not None and figure.place == edge:
             place = (boundary[6], boundary[7])
-            if backwards:
-                hi = bisect.bisect_left(ordered, place, key=_within)
-                skipped += len(ordered) - hi
-            else:
-                lo = bisect.bisect_right(ordered, place, key=_within)
-                skipped += lo
         if backwards:
-            lo = max(lo, hi - wanted)
+            # Flows at or after the place are after the page.
+            hi = (
+                source.count_before(figure, place, inclusive=False)
+                if place is not None
+                else figure.count
+            )
+            skipped += figure.count - hi
+            flows = source.take(figure, place, limit=wanted, backwards=True) if hi else []
+            lo = hi - len(flows)
         else:
-            hi = min(hi, lo + wanted)
-        if lo < hi:
-            taken.append((figure, ordered, lo, hi))
-            wanted -= hi - lo
+            lo = source.count_before(figure, place, inclusive=True) if place is not None else 0
+            skipped += lo
+            flows = (
+                source.take(figure, place, limit=wanted, backwards=False)
+                if lo < figure.count
+                else []
+            )
+            hi = lo + len(flows)
+        if flows:
+            taken.append((flows, lo, hi, figure.count))
+            wanted -= len(flows)
     if backwards:
         taken.reverse()
-    chosen = [
-        ((*figure, *_within(f)), f) for figure, ordered, lo, hi in taken for f in ordered[lo:hi]
-    ]
+    chosen = [listed for flows, *_ in taken for listed in flows]
     if not chosen:
         return [], FlowPage(size, 0, 0, total, None, None, False, False)
     first = total - skipped - len(chosen) + 1 if backwards else skipped + 1
@@ -920,12 +1046,47 @@ def _flow_page(
         first=first,
         last=last,
         total=total,
-        next_key=chosen[-1][0] if last < total else None,
-        previous_key=chosen[0][0] if first > 1 else None,
+        next_key=chosen[-1].key if last < total else None,
+        previous_key=chosen[0].key if first > 1 else None,
         # Its figure has flows before the first listed one, or after the last.
-        continued=taken[0][2] > 0,
-        continues=taken[-1][3] < len(taken[-1][1]),
+        continued=taken[0][1] > 0,
+        continues=taken[-1][2] < taken[-1][3],
     )
+
+
+def _lines(
+    session: Session, listed: list[Listed], book: RateBook | None, convert_to: str | None
+) -> tuple[list[FlowLine], list[FlowLine]]:
+    """The listed flows, loaded with their quotes, converted, and what replaced them."""
+    loaded = _load_flows(session, [item.flow_id for item in listed])
+    superseded = [item for item in listed if item.figure.place[0] == SUPERSEDED]
+    successor_of: dict[int, Commitment] = {}
+    replaced = {loaded[item.flow_id].commitment_id for item in superseded}
+    if replaced:
+        for successor in session.scalars(
+            select(Commitment)
+            .where(Commitment.supersedes_id.in_(sorted(replaced)), *visible(include_drafts=False))
+            .order_by(Commitment.id)
+        ):
+            assert successor.supersedes_id is not None
+            successor_of.setdefault(successor.supersedes_id, successor)
+    lines: list[FlowLine] = []
+    excluded: list[FlowLine] = []
+    for item in listed:
+        flow = loaded[item.flow_id]
+        conversion = None
+        if book is not None and convert_to is not None:
+            found = book.factor(flow.currency, convert_to, item.value_date)
+            if found is not None:
+                amount = Fraction(flow.amount_minor, 10 ** money.currency_exponent(flow.currency))
+                conversion = Conversion(amount * found[0], convert_to, item.value_date, found[1])
+        line = FlowLine(flow, item.figure.bucket, item.value_date, item.how, conversion)
+        if item.figure.place[0] == SUPERSEDED:
+            line.superseded_by = successor_of.get(flow.commitment_id)
+            excluded.append(line)
+        else:
+            lines.append(line)
+    return lines, excluded
 
 
 def _load_flows(session: Session, ids: list[int]) -> dict[int, MoneyFlow]:
@@ -946,12 +1107,6 @@ def _load_flows(session: Session, ids: list[int]) -> dict[int, MoneyFlow]:
     return {flow.id: flow for flow in flows}
 
 
-def _load_commitments(session: Session, ids: set[int]) -> dict[int, Commitment]:
-    if not ids:
-        return {}
-    return {c.id: c for c in session.scalars(select(Commitment).where(Commitment.id.in_(ids)))}
-
-
 def _complete(cell: ConvertedCell) -> Decimal | None:
     return None if cell.missing else cell.rounded
 
@@ -961,12 +1116,8 @@ def _charts(
 ) -> list[ChartData]:
     """Pledged against paid (disbursed) by year: in the reporting currency, else per currency."""
     if convert_to is not None and converted_rows:
-
-        def stated(cell: ConvertedCell) -> str:
-            # What the amounts as stated make of the figure (a ceiling, a floor…);
-            # that converting makes it approximate the chart says once, in its caption.
-            return _total_qualifier(cell.qualifiers, False)
-
+        # What the amounts as stated make of each figure (a ceiling, a floor…);
+        # that converting makes it approximate the chart says once, in its caption.
         return [
             ChartData(
                 currency=convert_to,
@@ -974,8 +1125,12 @@ def _charts(
                 labels=[r.bucket.label for r in converted_rows if r.bucket],
                 pledged=[_complete(r.cells[FlowStage.pledge]) for r in converted_rows],
                 paid=[_complete(r.cells[FlowStage.disbursement]) for r in converted_rows],
-                pledged_qualifiers=[stated(r.cells[FlowStage.pledge]) for r in converted_rows],
-                paid_qualifiers=[stated(r.cells[FlowStage.disbursement]) for r in converted_rows],
+                pledged_qualifiers=[
+                    r.cells[FlowStage.pledge].stated_qualifier for r in converted_rows
+                ],
+                paid_qualifiers=[
+                    r.cells[FlowStage.disbursement].stated_qualifier for r in converted_rows
+                ],
             )
         ]
     charts: dict[str, ChartData] = {}
@@ -1020,7 +1175,8 @@ def csv_rows(report: FundingReport) -> list[list[object]]:
     `figure` is "as stated" for totals in the flows' own currency, and
     "converted" for the approximate totals in the reporting currency (rounded
     half to even to its minor unit, as on the page). Stages without money are
-    left out, as the page leaves their cells empty.
+    left out, as the page leaves their cells empty. `flow_ids` needs a report
+    computed with `flow_ids=True`.
     """
     basis = report.query.basis.value
     out: list[list[object]] = []
@@ -1033,7 +1189,7 @@ def csv_rows(report: FundingReport) -> list[list[object]]:
     for row in [*report.rows, *report.totals]:
         for stage in FlowStage:
             cell = row.cells[stage]
-            if not cell.flows:
+            if not cell.flow_count:
                 continue
             out.append(
                 [
@@ -1047,7 +1203,7 @@ def csv_rows(report: FundingReport) -> list[list[object]]:
                     cell.part(AmountQualifier.up_to.value),
                     cell.part(AmountQualifier.approximately.value),
                     cell.part(AmountQualifier.at_least.value),
-                    len(cell.flows),
+                    cell.flow_count,
                     " ".join(str(i) for i in cell.flow_ids),
                     None,
                     "",
@@ -1060,7 +1216,7 @@ def csv_rows(report: FundingReport) -> list[list[object]]:
     for crow in converted:
         for stage in FlowStage:
             ccell = crow.cells[stage]
-            if not ccell.flows:
+            if not ccell.flow_count:
                 continue
             out.append(
                 [
@@ -1074,7 +1230,7 @@ def csv_rows(report: FundingReport) -> list[list[object]]:
                     None,
                     None,
                     None,
-                    len(ccell.flows),
+                    ccell.flow_count,
                     " ".join(str(i) for i in ccell.flow_ids),
                     ccell.missing,
                     " ".join(d.isoformat() for d in ccell.rate_dates),

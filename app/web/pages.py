@@ -80,7 +80,12 @@ def commitment_detail(
         "c": commitment,
         "children": page.children,
         "indicators": page.indicators,
-        "progress": totals.progress_by_currency(commitment.money_flows),
+        # Pledged against paid per currency: the one totals query (none without money).
+        "progress": (
+            totals.commitment_progress(session, commitment.id, include_drafts=editor)
+            if commitment.money_flows
+            else []
+        ),
         "overdue": derived.is_overdue(commitment, today),
         "unsourced": derived.is_unsourced(commitment),
         "today": today,

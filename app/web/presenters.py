@@ -7,7 +7,6 @@ registered in `app.web.templating`, bound to the site's locale.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -15,51 +14,35 @@ from babel.dates import format_date, get_month_names
 from markupsafe import Markup, escape
 
 from app import money
-from app.models import MoneyFlow
 from app.services.names import reference_table
-from app.services.totals import CurrencyProgress
-from app.vocab import AmountQualifier, DeliveryStatus, FlowStage, combined_qualifier
+from app.services.totals import CurrencyProgress, Total
+from app.vocab import AmountQualifier, DeliveryStatus, FlowStage, qualifier_words
 
 
 def qualified_money(amount: Decimal, currency: str, qualifier: str, locale: str) -> str:
-    """'up to £10.5 million', 'approx. €2.0 million', '€31.4 million'."""
+    """'up to £10.5 million', 'approx. €2.0 million', '€31.4 million' (vocab.qualifier_words)."""
     text = money.format_money(amount, currency, style="long", locale=locale)
-    if qualifier == "mixed":
-        return f"{text} (some amounts ceilings, some floors)"
-    label = AmountQualifier(qualifier).label
-    return f"{label} {text}" if label else text
+    words = qualifier_words(qualifier)
+    return f"{words} {text}" if words else text
 
 
-def money_summary(progress: CurrencyProgress, flows: Iterable[MoneyFlow], locale: str) -> str:
-    """One currency's promise and payments in words, keeping each figure's qualifier.
+def total_text(total: Total | None, locale: str) -> str | None:
+    """A total with its qualifier in words, or None when there is none."""
+    if total is None or not total.minor:
+        return None
+    return qualified_money(total.amount, total.currency, total.qualifier, locale)
 
-    The promise is the larger of the pledged and committed totals (as in
-    `totals.progress_by_currency`); its qualifier comes from the flows of that
-    stage. A missing stage reads "no … recorded": the record holds no such flow,
-    which is not the same as nothing having been paid.
+
+def money_summary(progress: CurrencyProgress, locale: str) -> str:
+    """One currency's promise and payments in words, keeping each total's qualifier.
+
+    The promise is `totals.promise_stage`'s (the larger of the pledged and
+    committed totals). A missing stage reads "no … recorded": the record holds
+    no such flow, which is not the same as nothing having been paid.
     """
     currency = progress.currency
-    mine = [f for f in flows if f.currency == currency]
-
-    def qualifier_of(*stages: FlowStage) -> str:
-        return combined_qualifier(f.qualifier for f in mine if FlowStage(f.stage) in stages)
-
-    by_stage = progress.by_stage
-    promise_stage = (
-        FlowStage.pledge
-        if by_stage[FlowStage.pledge] >= by_stage[FlowStage.commitment]
-        else FlowStage.commitment
-    )
-    promised = (
-        qualified_money(progress.promised, currency, qualifier_of(promise_stage), locale)
-        if progress.promised
-        else None
-    )
-    paid = (
-        qualified_money(progress.paid, currency, qualifier_of(FlowStage.disbursement), locale)
-        if progress.paid
-        else None
-    )
+    promised = total_text(progress.promise, locale) if progress.promise else None
+    paid = total_text(progress.paid, locale)
     if promised and paid:
         return f"{paid} paid of {promised} promised"
     if promised:
@@ -69,11 +52,10 @@ def money_summary(progress: CurrencyProgress, flows: Iterable[MoneyFlow], locale
             f"{paid} paid; no pledge or commitment recorded in {currency} "
             "(amounts in other currencies are not converted here)"
         )
-    spent = by_stage[FlowStage.expenditure]
     text = f"no pledge, commitment or payment recorded in {currency}"
+    spent = total_text(progress.by_stage.get(FlowStage.expenditure), locale)
     if spent:
-        spent_text = qualified_money(spent, currency, qualifier_of(FlowStage.expenditure), locale)
-        return f"{spent_text} spent; {text}"
+        return f"{spent} spent; {text}"
     return text
 
 

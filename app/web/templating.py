@@ -18,7 +18,7 @@ from app import money, periods
 from app.config import Settings
 from app.db import PACKAGE_DIR
 from app.services import feeds
-from app.vocab import AmountQualifier, DeliveryStatus
+from app.vocab import AmountQualifier, DeliveryStatus, qualifier_words
 from app.web import presenters, timeline
 
 
@@ -57,6 +57,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["period"] = lambda p: human_period(p, locale)
     env.filters["status_label"] = lambda s: DeliveryStatus(s).label
     env.filters["qualifier_label"] = lambda q: AmountQualifier(q).label
+    env.filters["qualifier_words"] = qualifier_words
     env.filters["humanise"] = lambda s: str(s).replace("_", " ")
     env.globals["site_name"] = "Pledge Tracker"
     env.globals["change_page"] = feeds.page_of
