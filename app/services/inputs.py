@@ -409,6 +409,18 @@ COMMITMENT_FIELDS = [
     ),
 ]
 
+# The columns a commitment's form sets as they are typed (the rest are read: dates, links).
+COMMITMENT_PLAIN_COLUMNS = (
+    "title",
+    "kind",
+    "summary",
+    "deadline_text",
+    "next_review_on",
+    "next_review_text",
+    "parent_id",
+    "tops_up_id",
+    "supersedes_id",
+)
 LINK_FIELDS = tuple(f.name for f in COMMITMENT_FIELDS if f.kind == "commitment")
 
 
@@ -419,20 +431,7 @@ def commitment_values(state: FormState, fiscal_start_month: int = 1) -> dict[str
     maker's financial year (`fiscal_start_month`).
     """
     v = state.values
-    values: dict[str, Any] = {
-        key: v.get(key)
-        for key in (
-            "title",
-            "kind",
-            "summary",
-            "deadline_text",
-            "next_review_on",
-            "next_review_text",
-            "parent_id",
-            "tops_up_id",
-            "supersedes_id",
-        )
-    }
+    values: dict[str, Any] = {key: v.get(key) for key in COMMITMENT_PLAIN_COLUMNS}
     values["is_additional"] = bool(v.get("is_additional"))
     # Which precisions an announcement may have is a rule (rules.announced).
     if period := _period(state, "announced"):
@@ -473,20 +472,7 @@ def period_label(
 
 
 def commitment_typed(c: Commitment) -> Raw:
-    raw = _typed(
-        c,
-        [
-            "title",
-            "kind",
-            "summary",
-            "deadline_text",
-            "next_review_on",
-            "next_review_text",
-            "parent_id",
-            "tops_up_id",
-            "supersedes_id",
-        ],
-    )
+    raw = _typed(c, list(COMMITMENT_PLAIN_COLUMNS))
     raw["announced"] = [
         period_label(
             c.announced_on,
